@@ -1,0 +1,23 @@
+# autotimm_add_test(<name> SOURCES <files...> [LABELS <labels...>] [LIBS <targets...>] [TORCH])
+# One GoogleTest executable in build/bin, run by CTest as one test and labelled (unit, plugin, integration, slow).
+# One process per executable rather than per test case: loading libtorch costs about a second per process.
+# TORCH: the sources include torch and use the shared precompiled header.
+function(autotimm_add_test name)
+  cmake_parse_arguments(ARG "TORCH" "" "SOURCES;LABELS;LIBS" ${ARGN})
+  add_executable(${name} ${ARG_SOURCES})
+  target_link_libraries(${name} PRIVATE autotimm GTest::gtest GTest::gtest_main ${ARG_LIBS})
+  target_compile_definitions(${name} PRIVATE
+    AUTOTIMM_SOURCE_DIR="${PROJECT_SOURCE_DIR}"
+    AUTOTIMM_SHARED_DIR="${PROJECT_SOURCE_DIR}/../shared"
+    AUTOTIMM_BINARY_DIR="${PROJECT_BINARY_DIR}")
+  target_include_directories(${name} PRIVATE ${PROJECT_SOURCE_DIR}/tests)
+  if(ARG_TORCH)
+    autotimm_use_torch_pch(${name})
+  endif()
+  autotimm_target_warnings(${name})
+  if(NOT ARG_LABELS)
+    set(ARG_LABELS unit)
+  endif()
+  add_test(NAME ${name} COMMAND ${name} --gtest_brief=1)
+  set_tests_properties(${name} PROPERTIES LABELS "${ARG_LABELS}")
+endfunction()

@@ -1,0 +1,16 @@
+#pragma once
+// Each `autotimm <command>` is a function from its arguments to an exit code: 0 success, 1 runtime failure,
+// 2 bad usage or bad input.
+#include <string>
+#include <vector>
+
+namespace autotimm::cli {
+
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitFailure = 1;
+inline constexpr int kExitBadInput = 2;
+
+int run_plugins(const std::vector<std::string>& args);
+int run_inspect(const std::vector<std::string>& args);
+
+}  // namespace autotimm::cli

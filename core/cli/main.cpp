@@ -1,0 +1,127 @@
+// The `autotimm` command-line tool.
+#include <iostream>
+#include <map>
+#include <string>
+#include <vector>
+
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include "autotimm/error.hpp"
+#include "autotimm/names.hpp"
+#include "autotimm/plugin.hpp"
+#include "autotimm/version.hpp"
+#include "command_line.hpp"
+#include "commands.hpp"
+
+namespace autotimm::cli {
+namespace {
+
+struct Command {
+  const char* summary;
+  const char* usage;
+  int (*run)(const std::vector<std::string>&);
+};
+
+int run_version(const std::vector<std::string>& args) {
+  CommandLine line(args, {"--json"}, {});
+  if (!line.positional().empty()) throw UsageError("'version' takes no arguments");
+  if (line.flag("--json")) {
+    std::cout << "{\"autotimm\":\"" << kSdkVersion << "\",\"plugin_abi\":\"" << kPluginAbiMajor << "."
+              << kPluginAbiMinor << "\",\"libtorch\":\"" << kTorchVersion << "\",\"cxx_abi\":\"" << AUTOTIMM_CXX_ABI
+              << "\"}\n";
+  } else {
+    std::cout << "autotimm " << kSdkVersion << "\nplugin ABI " << kPluginAbiMajor << "." << kPluginAbiMinor
+              << "\nlibtorch " << kTorchVersion << "\ncompiler " << AUTOTIMM_CXX_ABI << "\n";
+  }
+  return kExitOk;
+}
+
+const std::map<std::string, Command>& commands() {
+  static const std::map<std::string, Command> table = {
+      {"plugins",
+       {"list loaded plugins and what each registered",
+        "autotimm plugins [--json] [--list PATTERN] [--path DIR_OR_FILE]...\n"
+        "  Loads every plugin on the search path (AUTOTIMM_PLUGIN_PATH, then the installation's plugin folder)\n"
+        "  and shows each with its version, library and entries; refused libraries are shown with the reason.\n"
+        "  --json          machine-readable output\n"
+        "  --list PATTERN  only the registered names matching a wildcard, e.g. 'resnet*'\n"
+        "  --path P        also load plugins from P (a folder or a library); repeatable",
+        &run_plugins}},
+      {"inspect",
+       {"show the tensors and metadata of a safetensors file or checkpoint",
+        "autotimm inspect FILE [--json]\n"
+        "  Prints every tensor's name, dtype, shape and byte size, then the metadata.\n"
+        "  --json  machine-readable output",
+        &run_inspect}},
+      {"version",
+       {"show the version, plugin ABI, libtorch and compiler",
+        "autotimm version [--json]",
+        &run_version}},
+  };
+  return table;
+}
+
+void print_help(std::ostream& out) {
+  out << "autotimm " << kSdkVersion << ": timm backbones and vision tasks in C++\n\n"
+      << "usage: autotimm <command> [options]   (autotimm <command> --help for details)\n\ncommands:\n";
+  for (const auto& [name, command] : commands()) {
+    out << "  " << name << std::string(10 - std::min<std::size_t>(name.size(), 9), ' ') << command.summary << "\n";
+  }
+  out << "\nexit codes: 0 success, 1 runtime failure, 2 bad usage or bad input\n";
+}
+
+// A bad file, option or name is the user's input (2); a plugin or hub failing at run time is a failure (1).
+int exit_code_for(const autotimm::Error& error) {
+  if (dynamic_cast<const autotimm::PluginError*>(&error) || dynamic_cast<const autotimm::HubError*>(&error)) {
+    return kExitFailure;
+  }
+  return kExitBadInput;
+}
+
+}  // namespace
+}  // namespace autotimm::cli
+
+int main(int argc, char** argv) {
+  using namespace autotimm::cli;
+  // Library diagnostics go to stderr so that stdout stays clean for --json.
+  spdlog::set_default_logger(spdlog::stderr_color_mt("autotimm"));
+  spdlog::set_pattern("%^%l%$: %v");
+
+  std::vector<std::string> args(argv + 1, argv + argc);
+  if (args.empty() || args[0] == "--help" || args[0] == "-h" || args[0] == "help") {
+    print_help(args.empty() ? std::cerr : std::cout);
+    return args.empty() ? kExitBadInput : kExitOk;
+  }
+  if (args[0] == "--version") args[0] = "version";
+  const auto it = commands().find(args[0]);
+  if (it == commands().end()) {
+    std::vector<std::string> names;
+    for (const auto& [name, _] : commands()) names.push_back(name);
+    std::cerr << "autotimm: unknown command '" << args[0] << "'";
+    if (auto close = autotimm::did_you_mean(args[0], names)) std::cerr << "; did you mean '" << *close << "'?";
+    std::cerr << " (autotimm --help lists the commands)\n";
+    return kExitBadInput;
+  }
+  const Command& command = it->second;
+  std::vector<std::string> rest(args.begin() + 1, args.end());
+  for (const auto& arg : rest) {
+    if (arg == "--") break;
+    if (arg == "--help" || arg == "-h") {
+      std::cout << "usage: " << command.usage << "\n";
+      return kExitOk;
+    }
+  }
+  try {
+    return command.run(rest);
+  } catch (const UsageError& e) {
+    std::cerr << "autotimm " << it->first << ": " << e.what() << "\nusage: " << command.usage << "\n";
+    return kExitBadInput;
+  } catch (const autotimm::Error& e) {
+    std::cerr << "autotimm " << it->first << ": " << e.what() << "\n";
+    return exit_code_for(e);
+  } catch (const std::exception& e) {
+    std::cerr << "autotimm " << it->first << ": " << e.what() << "\n";
+    return kExitFailure;
+  }
+}

@@ -1,0 +1,28 @@
+// Key functions of the SDK interfaces: defining the destructors here emits each interface's vtable and typeinfo
+// once, in libautotimm, so dynamic_cast and catch work across plugin libraries.
+#include "autotimm/backbone.hpp"
+#include "autotimm/callback.hpp"
+#include "autotimm/head.hpp"
+#include "autotimm/hub_resolver.hpp"
+#include "autotimm/logger.hpp"
+#include "autotimm/loss.hpp"
+
+namespace autotimm {
+
+Backbone::~Backbone() = default;
+Head::~Head() = default;
+Loss::~Loss() = default;
+Logger::~Logger() = default;
+Callback::~Callback() = default;
+HubResolver::~HubResolver() = default;
+
+std::string_view to_string(RunStatus status) {
+  switch (status) {
+    case RunStatus::success: return "success";
+    case RunStatus::failed: return "failed";
+    case RunStatus::killed: return "killed";
+  }
+  return "unknown";
+}
+
+}  // namespace autotimm

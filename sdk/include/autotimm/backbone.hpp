@@ -1,0 +1,47 @@
+#pragma once
+// Backbone: a timm-compatible image model. Registered names, parameter names, shapes and numerics equal timm's,
+// so a timm state dict loads as it is.
+//
+//   std::shared_ptr<autotimm::Backbone> net = ...;       // from the registry
+//   torch::Tensor logits = net->forward(images);         // [N, num_classes]
+//   auto maps = net->forward_intermediates(images, {-3, -2, -1});   // NCHW feature maps
+#include <cstdint>
+#include <vector>
+
+#include <torch/nn/module.h>
+
+#include "autotimm/export.hpp"
+#include "autotimm/feature_info.hpp"
+#include "autotimm/pretrained_cfg.hpp"
+
+namespace autotimm {
+
+class AUTOTIMM_API Backbone : public torch::nn::Module {
+ public:
+  ~Backbone() override;
+
+  /// The unpooled output of the last stage (NCHW for CNNs, tokens for transformers).
+  virtual torch::Tensor forward_features(const torch::Tensor& x) = 0;
+  /// Pooling, dropout and classifier on forward_features' output; `pre_logits` stops before the classifier.
+  virtual torch::Tensor forward_head(const torch::Tensor& features, bool pre_logits = false) = 0;
+  /// forward_head(forward_features(x)).
+  virtual torch::Tensor forward(const torch::Tensor& x) { return forward_head(forward_features(x)); }
+  /// The maps of the stages named by `indices` (timm's rules: negative counts from the end), NCHW.
+  virtual std::vector<torch::Tensor> forward_intermediates(const torch::Tensor& x,
+                                                           const std::vector<std::int64_t>& indices) = 0;
+
+  /// One entry per stage that forward_intermediates can return.
+  virtual const std::vector<FeatureInfo>& feature_info() const = 0;
+  /// Channels of the pooled features fed to the classifier.
+  virtual std::int64_t num_features() const = 0;
+  virtual std::int64_t num_classes() const = 0;
+  /// Replaces the classifier; 0 makes the model headless (forward returns pooled features).
+  virtual void reset_classifier(std::int64_t num_classes) = 0;
+  virtual const PretrainedCfg& pretrained_cfg() const = 0;
+
+ protected:
+  Backbone() = default;
+  explicit Backbone(const std::string& name) : torch::nn::Module(name) {}
+};
+
+}  // namespace autotimm

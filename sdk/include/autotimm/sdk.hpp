@@ -1,0 +1,16 @@
+#pragma once
+// The umbrella header a plugin author starts from.
+#include "autotimm/backbone.hpp"
+#include "autotimm/callback.hpp"
+#include "autotimm/config.hpp"
+#include "autotimm/error.hpp"
+#include "autotimm/feature_info.hpp"
+#include "autotimm/head.hpp"
+#include "autotimm/hub_resolver.hpp"
+#include "autotimm/logger.hpp"
+#include "autotimm/loss.hpp"
+#include "autotimm/names.hpp"
+#include "autotimm/plugin.hpp"
+#include "autotimm/pretrained_cfg.hpp"
+#include "autotimm/registry.hpp"
+#include "autotimm/version.hpp"

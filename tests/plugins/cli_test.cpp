@@ -1,0 +1,120 @@
+// The autotimm executable as users run it: exit codes, stdout and stderr.
+#include <sys/wait.h>
+
+#include <cstdio>
+#include <fstream>
+
+#include <boost/json/parse.hpp>
+#include <gtest/gtest.h>
+
+#include "support/temp_dir.hpp"
+
+namespace {
+
+namespace fs = std::filesystem;
+
+struct Result {
+  int exit_code;
+  std::string out;
+  std::string err;
+};
+
+Result run(const std::string& arguments, const std::string& env = "") {
+  autotimm::testing::TempDir dir;
+  const std::string command = env + " '" AUTOTIMM_CLI "' " + arguments + " >'" + (dir / "out").string() + "' 2>'" +
+                              (dir / "err").string() + "'";
+  const int status = std::system(command.c_str());
+  auto slurp = [](const fs::path& p) {
+    std::ifstream in(p);
+    return std::string(std::istreambuf_iterator<char>(in), {});
+  };
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status), slurp(dir / "out"), slurp(dir / "err")};
+}
+
+TEST(Cli, HelpAndVersion) {
+  auto help = run("--help");
+  EXPECT_EQ(help.exit_code, 0);
+  EXPECT_NE(help.out.find("plugins"), std::string::npos);
+  EXPECT_NE(help.out.find("inspect"), std::string::npos);
+  auto version = run("version --json");
+  EXPECT_EQ(version.exit_code, 0);
+  auto json = boost::json::parse(version.out).as_object();
+  EXPECT_EQ(json.at("plugin_abi").as_string(), "1.0");
+  EXPECT_EQ(run("plugins --help").exit_code, 0);
+  EXPECT_NE(run("inspect --help").out.find("usage: autotimm inspect FILE"), std::string::npos);
+}
+
+TEST(Cli, BadUsageExitsWithTwoAndSuggests) {
+  auto unknown = run("plugns");
+  EXPECT_EQ(unknown.exit_code, 2);
+  EXPECT_NE(unknown.err.find("unknown command 'plugns'; did you mean 'plugins'?"), std::string::npos) << unknown.err;
+  auto option = run("plugins --jsno");
+  EXPECT_EQ(option.exit_code, 2);
+  EXPECT_NE(option.err.find("unknown option '--jsno'; did you mean '--json'?"), std::string::npos) << option.err;
+  EXPECT_EQ(run("").exit_code, 2);
+  EXPECT_EQ(run("inspect").exit_code, 2);
+}
+
+TEST(Cli, PluginsListsWhatLoadedAndWhatWasRefused) {
+  autotimm::testing::TempDir dir;
+  for (const char* name : {"good", "wrongtorch"}) {
+    fs::copy_file(fs::path(AUTOTIMM_TEST_PLUGIN_FIXTURES) / ("libautotimm_logger_" + std::string(name) + ".so"),
+                  dir / ("libautotimm_logger_" + std::string(name) + ".so"));
+  }
+  auto text = run("plugins", "AUTOTIMM_PLUGIN_PATH='" + dir.path().string() + "'");
+  EXPECT_EQ(text.exit_code, 0) << text.err;
+  EXPECT_NE(text.out.find("good 1.2.3"), std::string::npos) << text.out;
+  EXPECT_NE(text.out.find("logger: memory, memory_extra"), std::string::npos) << text.out;
+  EXPECT_NE(text.out.find("refused"), std::string::npos) << text.out;
+  EXPECT_NE(text.out.find("built against libtorch 2.1.0"), std::string::npos) << text.out;
+  EXPECT_EQ(text.err, "") << "refusals belong to the listing, not to warnings";
+
+  auto json = run("plugins --json", "AUTOTIMM_PLUGIN_PATH='" + dir.path().string() + "'");
+  ASSERT_EQ(json.exit_code, 0) << json.err;
+  const auto document = boost::json::parse(json.out).as_object();
+  const auto& plugins = document.at("plugins").as_array();
+  ASSERT_EQ(plugins.size(), 2u);
+  EXPECT_EQ(plugins[0].at("name").as_string(), "good");
+  EXPECT_TRUE(plugins[0].at("loaded").as_bool());
+  EXPECT_EQ(plugins[0].at("entries").as_array().size(), 2u);
+  EXPECT_FALSE(plugins[1].at("loaded").as_bool());
+  EXPECT_EQ(document.at("search_path").as_array().front().as_string(), dir.path().string());
+
+  auto list = run("plugins --list 'memory_*'", "AUTOTIMM_PLUGIN_PATH='" + dir.path().string() + "'");
+  EXPECT_EQ(list.out, "memory_extra  (logger, good)\n");
+}
+
+TEST(Cli, InspectShowsTensorsOfARealFile) {
+  const fs::path file = fs::path(AUTOTIMM_SHARED_DIR) / "fixtures/timm/resnet18.fixture/model.safetensors";
+  if (!fs::exists(file)) GTEST_SKIP() << "shared fixtures not present";
+  auto text = run("inspect '" + file.string() + "'");
+  ASSERT_EQ(text.exit_code, 0) << text.err;
+  EXPECT_NE(text.out.find("conv1.weight"), std::string::npos);
+  EXPECT_NE(text.out.find("F16"), std::string::npos);
+  EXPECT_NE(text.out.find("[64, 3, 7, 7]"), std::string::npos);
+  auto json = run("inspect --json '" + file.string() + "'");
+  ASSERT_EQ(json.exit_code, 0) << json.err;
+  const auto document = boost::json::parse(json.out).as_object();
+  bool found = false;
+  for (const auto& tensor : document.at("tensors").as_array()) {
+    if (tensor.at("name").as_string() == "fc.weight") {
+      found = true;
+      EXPECT_EQ(tensor.at("shape").as_array().size(), 2u);
+      EXPECT_EQ(tensor.at("shape").as_array()[0].as_int64(), 10);  // the fixture has 10 classes
+    }
+  }
+  EXPECT_TRUE(found);
+}
+
+TEST(Cli, InspectOfABadFileIsAMessageAndExitTwo) {
+  autotimm::testing::TempDir dir;
+  std::ofstream(dir / "bad.safetensors") << "not safetensors at all";
+  auto bad = run("inspect '" + (dir / "bad.safetensors").string() + "'");
+  EXPECT_EQ(bad.exit_code, 2);
+  EXPECT_NE(bad.err.find((dir / "bad.safetensors").string()), std::string::npos) << bad.err;
+  auto missing = run("inspect '" + (dir / "absent.safetensors").string() + "'");
+  EXPECT_EQ(missing.exit_code, 2);
+  EXPECT_NE(missing.err.find("absent.safetensors"), std::string::npos) << missing.err;
+}
+
+}  // namespace
