@@ -34,10 +34,11 @@ TinyNetImpl::TinyNetImpl(TinyNetOptions options) : options_(std::move(options)) 
   }
   reset_classifier(options_.num_classes);
   autotimm::validate_feature_info(feature_info_, "tinynet");
-  pretrained_cfg_.input_size = {options_.in_chans, 64, 64};
-  pretrained_cfg_.first_conv = "stage0.0";
-  pretrained_cfg_.classifier = "fc";
-  pretrained_cfg_.num_classes = options_.num_classes;
+  set_pretrained_cfg({.tag = "",
+                      .input_size = {options_.in_chans, 64, 64},
+                      .num_classes = options_.num_classes,
+                      .first_conv = "stage0.0",
+                      .classifier = "fc"});
 }
 
 void TinyNetImpl::reset_classifier(std::int64_t num_classes) {

@@ -37,14 +37,12 @@ class TinyNetImpl : public autotimm::Backbone {
   std::int64_t num_features() const override { return options_.widths.back(); }
   std::int64_t num_classes() const override { return options_.num_classes; }
   void reset_classifier(std::int64_t num_classes) override;
-  const autotimm::PretrainedCfg& pretrained_cfg() const override { return pretrained_cfg_; }
 
  private:
   TinyNetOptions options_;
   std::vector<torch::nn::Sequential> stages_;
   torch::nn::Linear fc_{nullptr};
   std::vector<autotimm::FeatureInfo> feature_info_;
-  autotimm::PretrainedCfg pretrained_cfg_;
 };
 
 }  // namespace tinynet

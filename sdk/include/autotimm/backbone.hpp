@@ -37,11 +37,17 @@ class AUTOTIMM_API Backbone : public torch::nn::Module {
   virtual std::int64_t num_classes() const = 0;
   /// Replaces the classifier; 0 makes the model headless (forward returns pooled features).
   virtual void reset_classifier(std::int64_t num_classes) = 0;
-  virtual const PretrainedCfg& pretrained_cfg() const = 0;
+  /// Preprocessing and weight metadata. A family sets its default in the constructor; the core replaces it with the
+  /// chosen tag's or the checkpoint's cfg.
+  virtual const PretrainedCfg& pretrained_cfg() const { return pretrained_cfg_; }
+  void set_pretrained_cfg(PretrainedCfg cfg) { pretrained_cfg_ = std::move(cfg); }
 
  protected:
   Backbone() = default;
   explicit Backbone(const std::string& name) : torch::nn::Module(name) {}
+
+ private:
+  PretrainedCfg pretrained_cfg_;
 };
 
 }  // namespace autotimm

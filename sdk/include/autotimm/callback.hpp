@@ -16,7 +16,7 @@ struct TrainingState {
   std::int64_t epoch = 0;
   std::int64_t global_step = 0;
   std::int64_t max_epochs = 0;
-  std::map<std::string, double> metrics;  ///< latest logged values: train/loss, val/accuracy, ...
+  std::map<std::string, double> metrics = {};  ///< latest logged values: train/loss, val/accuracy, ...
   bool should_stop = false;               ///< set by a callback to end fit after the current epoch
   bool is_global_zero = true;             ///< rank 0 in distributed runs
 };

@@ -12,27 +12,27 @@
 namespace autotimm {
 
 struct HubModelRef {
-  std::string repo_id;   ///< "timm/resnet50.a1_in1k"
-  std::string revision;  ///< branch, tag or commit; empty = the hub's default
+  std::string repo_id = {};   ///< "timm/resnet50.a1_in1k"
+  std::string revision = {};  ///< branch, tag or commit; empty = the hub's default
 };
 
 struct HubSearchQuery {
-  std::string model_name;  ///< substring search
-  std::string author;
-  std::string tag;
-  std::string library;
+  std::string model_name = {};  ///< substring search
+  std::string author = {};
+  std::string tag = {};
+  std::string library = {};
   std::string sort = "downloads";
   std::int64_t limit = 50;
 };
 
 struct HubModelInfo {
-  std::string id;
+  std::string id = {};
   std::int64_t downloads = 0;
   std::int64_t likes = 0;
-  std::vector<std::string> tags;
-  std::string last_modified;
-  std::string pipeline_tag;
-  std::vector<std::string> files;
+  std::vector<std::string> tags = {};
+  std::string last_modified = {};
+  std::string pipeline_tag = {};
+  std::vector<std::string> files = {};
 };
 
 class AUTOTIMM_API HubResolver {

@@ -10,7 +10,7 @@
 namespace autotimm {
 
 struct PretrainedCfg {
-  std::string tag;                 ///< "a1_in1k"; empty for an architecture without tags
+  std::string tag = {};                 ///< "a1_in1k"; empty for an architecture without tags
   std::string hf_hub_id = {};      ///< "timm/resnet50.a1_in1k"; empty when the weights are not on the Hub
   std::string url = {};            ///< direct download, when there is no Hub id
   std::string architecture = {};   ///< filled in by the registry from the entry's name

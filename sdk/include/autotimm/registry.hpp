@@ -30,8 +30,8 @@ AUTOTIMM_API std::string_view to_string(Rank rank);
 
 /// Where an entry came from, filled in by the loader (plugin name and library path).
 struct AUTOTIMM_API EntrySource {
-  std::string plugin;
-  std::string library;
+  std::string plugin = {};
+  std::string library = {};
 };
 
 using BackboneFactory = std::function<std::shared_ptr<Backbone>(const Config& model_args)>;
@@ -44,7 +44,7 @@ using HubResolverFactory = std::function<std::shared_ptr<HubResolver>(const Conf
 /// A backbone architecture (a timm model name) and its pretrained tags; the first tag is the default.
 struct AUTOTIMM_API BackboneEntry {
   static constexpr std::string_view kKind = "backbone";
-  std::string name;
+  std::string name = {};
   BackboneFactory factory;
   std::vector<PretrainedCfg> pretrained = {};
   std::string description = {};
@@ -55,7 +55,7 @@ struct AUTOTIMM_API BackboneEntry {
 /// A task head (classification, fcos, deeplabv3plus, ...).
 struct AUTOTIMM_API HeadEntry {
   static constexpr std::string_view kKind = "head";
-  std::string name;
+  std::string name = {};
   HeadFactory factory;
   std::string description = {};
   Rank rank = Rank::standard;
@@ -65,7 +65,7 @@ struct AUTOTIMM_API HeadEntry {
 /// A loss (ce, bce, focal, giou, dice, ...).
 struct AUTOTIMM_API LossEntry {
   static constexpr std::string_view kKind = "loss";
-  std::string name;
+  std::string name = {};
   LossFactory factory;
   std::string description = {};
   Rank rank = Rank::standard;
@@ -75,7 +75,7 @@ struct AUTOTIMM_API LossEntry {
 /// An experiment logger backend (tensorboard, mlflow, wandb, csv).
 struct AUTOTIMM_API LoggerEntry {
   static constexpr std::string_view kKind = "logger";
-  std::string name;
+  std::string name = {};
   LoggerFactory factory;
   std::string description = {};
   Rank rank = Rank::standard;
@@ -85,7 +85,7 @@ struct AUTOTIMM_API LoggerEntry {
 /// A trainer callback.
 struct AUTOTIMM_API CallbackEntry {
   static constexpr std::string_view kKind = "callback";
-  std::string name;
+  std::string name = {};
   CallbackFactory factory;
   std::string description = {};
   Rank rank = Rank::standard;
@@ -95,7 +95,7 @@ struct AUTOTIMM_API CallbackEntry {
 /// A model hub resolver, keyed by the prefix it handles ("hf-hub").
 struct AUTOTIMM_API HubResolverEntry {
   static constexpr std::string_view kKind = "hub resolver";
-  std::string name;
+  std::string name = {};
   HubResolverFactory factory;
   std::vector<std::string> prefixes = {};  ///< name prefixes it resolves, e.g. "hf-hub:", "hf_hub:", "timm/"
   std::string description = {};
@@ -130,8 +130,8 @@ class AUTOTIMM_API Table {
 
  private:
   friend class Registry;
-  std::map<std::string, Entry, std::less<>> entries_;
-  std::vector<Entry> shadowed_;
+  std::map<std::string, Entry, std::less<>> entries_ = {};
+  std::vector<Entry> shadowed_ = {};
   // The owning registry's plugin records: an unknown name mentions the plugins of this kind that failed to load.
   const std::vector<PluginRecord>* plugins_ = nullptr;
 };
@@ -157,31 +157,31 @@ class AUTOTIMM_API Registrar {
  private:
   friend class Registry;
   EntrySource source_;
-  std::vector<BackboneEntry> backbones_;
-  std::vector<HeadEntry> heads_;
-  std::vector<LossEntry> losses_;
-  std::vector<LoggerEntry> loggers_;
-  std::vector<CallbackEntry> callbacks_;
-  std::vector<HubResolverEntry> hub_resolvers_;
+  std::vector<BackboneEntry> backbones_ = {};
+  std::vector<HeadEntry> heads_ = {};
+  std::vector<LossEntry> losses_ = {};
+  std::vector<LoggerEntry> loggers_ = {};
+  std::vector<CallbackEntry> callbacks_ = {};
+  std::vector<HubResolverEntry> hub_resolvers_ = {};
 };
 
 /// A (kind, name) pair a plugin registered, for listings.
 struct AUTOTIMM_API RegisteredName {
-  std::string kind;
-  std::string name;
+  std::string kind = {};
+  std::string name = {};
 };
 
 /// What the loader knows about one library it tried: its descriptor fields, and what it registered or why not.
 struct AUTOTIMM_API PluginRecord {
-  std::string name;
-  std::string version;
-  std::string description;
-  std::string license;
-  std::string origin;
-  std::string library;  ///< absolute path of the shared library
+  std::string name = {};
+  std::string version = {};
+  std::string description = {};
+  std::string license = {};
+  std::string origin = {};
+  std::string library = {};  ///< absolute path of the shared library
   bool loaded = false;
-  std::string error;  ///< why it was refused or skipped, when !loaded
-  std::vector<RegisteredName> entries;
+  std::string error = {};  ///< why it was refused or skipped, when !loaded
+  std::vector<RegisteredName> entries = {};
 };
 
 class AUTOTIMM_API Registry {
@@ -221,7 +221,7 @@ class AUTOTIMM_API Registry {
   Table<LoggerEntry> loggers_;
   Table<CallbackEntry> callbacks_;
   Table<HubResolverEntry> hub_resolvers_;
-  std::vector<PluginRecord> plugins_;
+  std::vector<PluginRecord> plugins_ = {};
 };
 
 extern template class Table<BackboneEntry>;
