@@ -2,13 +2,17 @@
 # One GoogleTest executable in build/bin, run by CTest as one test and labelled (unit, plugin, integration, slow).
 # One process per executable rather than per test case: loading libtorch costs about a second per process.
 # TORCH: the sources include torch and use the shared precompiled header.
+# The team's shared fixtures (timm Hub folders, golden outputs) sit beside the checkout; tests that need them skip
+# when they are absent.
+set(AUTOTIMM_SHARED_DIR "${PROJECT_SOURCE_DIR}/../shared" CACHE PATH "Folder holding the shared timm fixtures")
+
 function(autotimm_add_test name)
   cmake_parse_arguments(ARG "TORCH" "" "SOURCES;LABELS;LIBS" ${ARGN})
   add_executable(${name} ${ARG_SOURCES})
   target_link_libraries(${name} PRIVATE autotimm GTest::gtest GTest::gtest_main ${ARG_LIBS})
   target_compile_definitions(${name} PRIVATE
     AUTOTIMM_SOURCE_DIR="${PROJECT_SOURCE_DIR}"
-    AUTOTIMM_SHARED_DIR="${PROJECT_SOURCE_DIR}/../shared"
+    AUTOTIMM_SHARED_DIR="${AUTOTIMM_SHARED_DIR}"
     AUTOTIMM_BINARY_DIR="${PROJECT_BINARY_DIR}")
   target_include_directories(${name} PRIVATE ${PROJECT_SOURCE_DIR}/tests)
   if(ARG_TORCH)

@@ -54,6 +54,17 @@ const std::map<std::string, Command>& commands() {
         "  Prints every tensor's name, dtype, shape and byte size, then the metadata.\n"
         "  --json  machine-readable output",
         &run_inspect}},
+      {"models",
+       {"list, describe and run backbones",
+        "autotimm models list [PATTERN] [--pretrained] [--json]\n"
+        "       autotimm models info NAME [--json]\n"
+        "       autotimm models forward --model NAME --input IN.safetensors --output OUT.safetensors\n"
+        "                               [--features] [--num-classes N]\n"
+        "  list     registered architectures matching PATTERN ('resnet*'); --pretrained lists arch.tag names\n"
+        "  info     architecture, parameter count, feature_info and pretrained_cfg of an arch, arch.tag or folder\n"
+        "  forward  runs the model in eval mode on the tensor 'input' of IN and writes 'logits', 'features',\n"
+        "           'pre_logits' and, with --features, 'feat.0'...'feat.N' to OUT",
+        &run_models}},
       {"version",
        {"show the version, plugin ABI, libtorch and compiler",
         "autotimm version [--json]",

@@ -9,8 +9,10 @@
 #include "autotimm/hub_resolver.hpp"
 #include "autotimm/io/safetensors_torch.hpp"
 #include "autotimm/state_dict.hpp"
+#include "autotimm/testing/backbone_conformance.hpp"
 #include "support/error_text.hpp"
 #include "support/temp_dir.hpp"
+#include "support/torch_checkpoint_writer.hpp"
 #include "test_net.hpp"
 
 namespace autotimm {
@@ -116,6 +118,23 @@ TEST(CreateBackbone, LoadsATimmFolderWithItsConfig) {
   EXPECT_EQ(cfg.label_names, (std::vector<std::string>{"cat", "dog"}));
 }
 
+TEST(CreateBackbone, AFolderWithOnlyAPytorchCheckpointLoadsIt) {
+  Registry registry;
+  add_test_net(registry);
+  TempDir dir;
+  auto saved = write_folder(dir / "model", 2);
+  std::map<std::string, torch::Tensor> tensors;
+  for (auto& [key, value] : state_dict(*saved)) tensors[key] = value.detach().clone();
+  fs::remove(dir / "model" / "model.safetensors");
+  std::ofstream(dir / "model" / "pytorch_model.bin", std::ios::binary)
+      << testing::torch_zip::state_dict_checkpoint(tensors);
+  auto net = create_backbone((dir / "model").string(), {}, &registry);
+  auto& loaded = dynamic_cast<TestNetImpl&>(*net);
+  EXPECT_TRUE(torch::equal(loaded.conv1->weight, saved->conv1->weight));
+  EXPECT_TRUE(torch::equal(loaded.bn1->num_batches_tracked, saved->bn1->num_batches_tracked));
+  EXPECT_TRUE(torch::equal(loaded.fc->bias, saved->fc->bias));
+}
+
 TEST(CreateBackbone, AFolderWithOtherClassesOrChannelsAdaptsAsTimmDoes) {
   Registry registry;
   add_test_net(registry);
@@ -149,7 +168,7 @@ TEST(CreateBackbone, ABadFolderSaysWhatIsMissing) {
   write_folder(dir / "noweights", 2);
   fs::remove(dir / "noweights" / "model.safetensors");
   EXPECT_EQ(error_text([&] { create_backbone((dir / "noweights").string(), {}, &registry); }),
-            "no weights in '" + (dir / "noweights").string() + "': expected model.safetensors");
+            "no weights in '" + (dir / "noweights").string() + "': expected model.safetensors (or pytorch_model.bin)");
 }
 
 TEST(CreateBackbone, HubNamesGoToTheResolverForTheirPrefix) {
@@ -194,6 +213,8 @@ TEST(CreateFeatureBackbone, ReturnsTheChosenStagesHeadless) {
   EXPECT_EQ(maps[0].sizes(), torch::IntArrayRef({1, 4, 8, 8}));
   EXPECT_THROW(create_feature_backbone("testnet", {}, {3}, &registry), ConfigError);
 }
+
+AUTOTIMM_BACKBONE_CONFORMANCE(TestNet, add_test_net, {"testnet", "testnet.b_in1k"})
 
 TEST(ListBackbones, ListsArchitecturesOrTaggedNames) {
   Registry registry;

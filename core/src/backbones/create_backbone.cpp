@@ -9,9 +9,11 @@
 #include "autotimm/error.hpp"
 #include "autotimm/hub_resolver.hpp"
 #include "autotimm/io/safetensors_torch.hpp"
+#include "autotimm/io/torch_checkpoint.hpp"
 #include "autotimm/names.hpp"
 #include "autotimm/pretrained_cfg_json.hpp"
 #include "autotimm/registry.hpp"
+#include "autotimm/runtime.hpp"
 #include "autotimm/state_dict.hpp"
 #include "timm_folder.hpp"
 
@@ -72,7 +74,11 @@ std::shared_ptr<Backbone> build(const BackboneEntry& entry, const boost::json::o
 }
 
 void load_weights(Backbone& net, const fs::path& file, const PretrainedCfg& cfg, bool strict, const std::string& what) {
-  auto tensors = load_safetensors(file, torch::kFloat32);
+  // safetensors first; PyTorch zip checkpoints (.bin/.pth/.pt) through the restricted unpickler.
+  const auto extension = file.extension().string();
+  auto tensors = extension == ".bin" || extension == ".pth" || extension == ".pt"
+                     ? load_torch_checkpoint(file, torch::kFloat32)
+                     : load_safetensors(file, torch::kFloat32);
   load_state_dict(net, std::move(tensors),
                   {.source = what + " (" + fs::absolute(file).string() + ")",
                    .strict = strict,
@@ -138,6 +144,7 @@ fs::path hub_folder(Registry& registry, const std::string& hub_id, const std::st
 }  // namespace
 
 std::shared_ptr<Backbone> create_backbone(std::string_view name, const BackboneOptions& options, Registry* registry_ptr) {
+  configure_runtime();
   Registry& registry = registry_ptr ? *registry_ptr : autotimm::registry();
   const std::string what(name);
 

@@ -41,10 +41,10 @@ TimmFolder read_timm_folder(const std::filesystem::path& folder) {
   if (fs::is_regular_file(model.folder / "model.safetensors")) {
     model.weights = model.folder / "model.safetensors";
   } else if (fs::is_regular_file(model.folder / "pytorch_model.bin")) {
-    throw FormatError("'" + (model.folder / "pytorch_model.bin").string() +
-                      "': PyTorch pickle checkpoints are not read by this version; convert it to model.safetensors");
+    model.weights = model.folder / "pytorch_model.bin";  // older Hub repos: read without executing anything
   } else {
-    throw NotFoundError("no weights in '" + model.folder.string() + "': expected model.safetensors");
+    throw NotFoundError("no weights in '" + model.folder.string() +
+                        "': expected model.safetensors (or pytorch_model.bin)");
   }
   return model;
 }

@@ -18,7 +18,7 @@ struct TimmFolder {
   boost::json::object model_args;      ///< family arguments the model was built with
   PretrainedCfg pretrained_cfg;
   std::vector<std::string> label_names;
-  std::filesystem::path weights;       ///< model.safetensors
+  std::filesystem::path weights;       ///< model.safetensors, else pytorch_model.bin
 };
 
 /// Reads and checks `folder`/config.json and finds the weights. FormatError / NotFoundError name the file and field.

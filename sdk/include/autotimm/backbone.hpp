@@ -32,7 +32,8 @@ class AUTOTIMM_API Backbone : public torch::nn::Module {
 
   /// One entry per stage that forward_intermediates can return.
   virtual const std::vector<FeatureInfo>& feature_info() const = 0;
-  /// Channels of the pooled features fed to the classifier.
+  /// Channels of forward_features' output (timm's num_features). Pre-logits are this wide with the usual pools and
+  /// twice as wide with catavgmax.
   virtual std::int64_t num_features() const = 0;
   virtual std::int64_t num_classes() const = 0;
   /// Replaces the classifier; 0 makes the model headless (forward returns pooled features).

@@ -1,0 +1,20 @@
+#pragma once
+// Process-wide settings AutoTimm makes once, before the first model is built (create_backbone calls it):
+// - threads: every core this process may run on (sched_getaffinity), unless OMP_NUM_THREADS says otherwise;
+//   Debian's libtorch otherwise starts with one;
+// - memory: glibc's malloc returns large freed blocks to the OS and page-faults them back on the next step, which
+//   makes a training step several times slower; large blocks are kept for reuse instead (mmap off, no trimming),
+//   unless AUTOTIMM_KEEP_MALLOC=1 or the process already set MALLOC_* tunables.
+#include "autotimm/export.hpp"
+
+namespace autotimm {
+
+struct RuntimeSettings {
+  int threads = 0;              ///< intra-op threads in use
+  bool malloc_tuned = false;    ///< whether the allocator was set up for reuse
+};
+
+/// Applies the settings the first time it is called; later calls return what was applied.
+AUTOTIMM_API RuntimeSettings configure_runtime();
+
+}  // namespace autotimm
