@@ -1,6 +1,4 @@
 // `autotimm models` as a user runs it, on the shared timm fixtures: the tool that checks a port against timm.
-#include <sys/wait.h>
-
 #include <gtest/gtest.h>
 
 #include <fstream>
@@ -8,29 +6,16 @@
 #include <boost/json/parse.hpp>
 
 #include "autotimm/io/safetensors_torch.hpp"
+#include "support/run_command.hpp"
 #include "support/temp_dir.hpp"
 
 namespace {
 
 namespace fs = std::filesystem;
 
-struct Result {
-  int exit_code;
-  std::string out;
-  std::string err;
-};
+using Result = autotimm::testing::CommandResult;
 
-Result run(const std::string& arguments) {
-  autotimm::testing::TempDir dir;
-  const std::string command = "'" AUTOTIMM_CLI "' " + arguments + " >'" + (dir / "out").string() + "' 2>'" +
-                              (dir / "err").string() + "'";
-  const int status = std::system(command.c_str());
-  auto slurp = [](const fs::path& p) {
-    std::ifstream in(p);
-    return std::string(std::istreambuf_iterator<char>(in), {});
-  };
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status), slurp(dir / "out"), slurp(dir / "err")};
-}
+Result run(const std::string& arguments) { return autotimm::testing::run_command("'" AUTOTIMM_CLI "' " + arguments); }
 
 const fs::path kShared = AUTOTIMM_SHARED_DIR;
 

@@ -1,34 +1,21 @@
 // The autotimm executable as users run it: exit codes, stdout and stderr.
-#include <sys/wait.h>
-
 #include <cstdio>
 #include <fstream>
 
 #include <boost/json/parse.hpp>
 #include <gtest/gtest.h>
 
+#include "support/run_command.hpp"
 #include "support/temp_dir.hpp"
 
 namespace {
 
 namespace fs = std::filesystem;
 
-struct Result {
-  int exit_code;
-  std::string out;
-  std::string err;
-};
+using Result = autotimm::testing::CommandResult;
 
 Result run(const std::string& arguments, const std::string& env = "") {
-  autotimm::testing::TempDir dir;
-  const std::string command = env + " '" AUTOTIMM_CLI "' " + arguments + " >'" + (dir / "out").string() + "' 2>'" +
-                              (dir / "err").string() + "'";
-  const int status = std::system(command.c_str());
-  auto slurp = [](const fs::path& p) {
-    std::ifstream in(p);
-    return std::string(std::istreambuf_iterator<char>(in), {});
-  };
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status), slurp(dir / "out"), slurp(dir / "err")};
+  return autotimm::testing::run_command(env + " '" AUTOTIMM_CLI "' " + arguments);
 }
 
 TEST(Cli, HelpAndVersion) {

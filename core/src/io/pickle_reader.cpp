@@ -720,23 +720,6 @@ const PickleValue* find_string_key(const PickleValue& dict, std::string_view key
   return nullptr;
 }
 
-std::string printable_text(std::string_view text, std::size_t limit) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  for (const char c : text.substr(0, limit)) {
-    const auto code = static_cast<unsigned char>(c);
-    if (code < 0x20 || code == 0x7f) {
-      out += "\\x";
-      out += kHex[code >> 4];
-      out += kHex[code & 0xf];
-    } else {
-      out += c;
-    }
-  }
-  if (text.size() > limit) out += "…";
-  return out;
-}
-
 std::string describe(const PickleValue& value) {
   const auto count = [](std::size_t n, const char* noun) {
     return std::to_string(n) + " " + noun + (n == 1 ? "" : "s");

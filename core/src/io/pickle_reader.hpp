@@ -13,6 +13,7 @@
 // object that only remembers the global's name: it is never looked up or called, so a checkpoint that holds one
 // away from its tensors still loads, and using one where a tensor is expected is an error naming the global.
 // The stack, mark stack, memo and the number of values are bounded; every read is bounds-checked.
+#include "printable_text.hpp"
 #include <cstddef>
 #include <cstdint>
 #include <deque>
@@ -109,8 +110,5 @@ const PickleValue* find_string_key(const PickleValue& dict, std::string_view key
 /// A short description of `value` for messages: "the int 3", "a dict of 2 entries", "an object built by
 /// argparse.Namespace (not run)", …
 std::string describe(const PickleValue& value);
-
-/// `text` with control bytes escaped and cut to `limit` bytes, for messages.
-std::string printable_text(std::string_view text, std::size_t limit = 200);
 
 }  // namespace autotimm::detail

@@ -8,6 +8,8 @@
 #include <optional>
 #include <utility>
 
+#include "printable_text.hpp"
+
 #include "autotimm/error.hpp"
 
 namespace autotimm::detail {
@@ -61,23 +63,6 @@ std::string method_name(std::uint16_t method) {
   }
 }
 
-// The printable form of an entry name for messages (control bytes escaped, long names cut).
-std::string printable(std::string_view name) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  for (const char c : name.substr(0, 200)) {
-    const auto code = static_cast<unsigned char>(c);
-    if (code < 0x20 || code == 0x7f) {
-      out += "\\x";
-      out += kHex[code >> 4];
-      out += kHex[code & 0xf];
-    } else {
-      out += c;
-    }
-  }
-  if (name.size() > 200) out += "…";
-  return out;
-}
 
 class Parser {
  public:
@@ -91,7 +76,7 @@ class Parser {
   // The same for one entry: "<what>: entry '<name>' in '<source>': …".
   [[noreturn]] void fail_entry(const std::string& what, std::string_view name, const std::string& expected,
                                const std::string& got, std::string_view remedy = kRemedy) const {
-    throw FormatError(what + ": entry '" + printable(name) + "' in '" + source_ + "': expected " + expected + ", got " +
+    throw FormatError(what + ": entry '" + printable_text(name) + "' in '" + source_ + "': expected " + expected + ", got " +
                       got + "; " + std::string(remedy));
   }
 
@@ -318,7 +303,7 @@ class Parser {
                                       name_size);
     if (local_name != name) {
       fail_entry("invalid zip local header", name, "the same name as the central directory",
-                 "'" + printable(local_name) + "'");
+                 "'" + printable_text(local_name) + "'");
     }
     return data;
   }
@@ -385,7 +370,7 @@ ZipArchive ZipArchive::parse(std::span<const std::byte> bytes, std::string sourc
     const auto [it, inserted] = archive.index_by_name_.emplace(archive.entries_[i].name, i);
     if (!inserted) {
       throw FormatError("duplicate zip entry: '" + archive.source_ + "': expected each name once, got '" +
-                        printable(archive.entries_[i].name) + "' twice; " + std::string(kRemedy));
+                        printable_text(archive.entries_[i].name) + "' twice; " + std::string(kRemedy));
     }
   }
   return archive;
@@ -404,7 +389,7 @@ void ZipArchive::verify_crc32(const ZipEntry& entry) const {
   if (entry.crc32 == 0 && entry.size != 0) return;
   const std::uint32_t actual = crc32(data(entry));
   if (actual != entry.crc32) {
-    throw FormatError("CRC-32 mismatch in zip entry '" + printable(entry.name) + "': '" + source_ + "': expected " +
+    throw FormatError("CRC-32 mismatch in zip entry '" + printable_text(entry.name) + "': '" + source_ + "': expected " +
                       hex32(entry.crc32) + " (from the central directory), got " + hex32(actual) +
                       "; the file is corrupt (a damaged download?); download or save it again");
   }
