@@ -27,6 +27,7 @@ std::map<std::pair<std::string, std::string>, std::string> winners_of(const Regi
   collect_winners(registry.loggers(), winners);
   collect_winners(registry.callbacks(), winners);
   collect_winners(registry.hub_resolvers(), winners);
+  collect_winners(registry.backbone_aliases(), winners);
   return winners;
 }
 

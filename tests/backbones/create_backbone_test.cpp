@@ -26,6 +26,7 @@ using testing::TestNetImpl;
 void add_test_net(Registry& registry) {
   Registrar registrar({"testnet", "(test)"});
   registrar.add(testing::test_net_entry());
+  registrar.add(BackboneAliasEntry{.name = "old_testnet", .target = "testnet.b_in1k"});
   registry.commit(registrar);
 }
 
@@ -73,6 +74,19 @@ TEST(CreateBackbone, BuildsARegisteredArchitectureWithOptions) {
   EXPECT_EQ(gray->pretrained_cfg().tag, "b_in1k");
   EXPECT_EQ(gray->pretrained_cfg().interpolation, "bilinear");
   EXPECT_EQ(gray->forward(torch::randn({1, 1, 8, 8})).size(1), 1000);
+}
+
+TEST(CreateBackbone, ADeprecatedNameResolvesToItsReplacement) {
+  Registry registry;
+  add_test_net(registry);
+  auto net = create_backbone("old_testnet", {}, &registry);
+  EXPECT_EQ(net->pretrained_cfg().tag, "b_in1k");
+  EXPECT_EQ(net->pretrained_cfg().architecture, "testnet");
+  EXPECT_EQ(resolve_pretrained_cfg("old_testnet", &registry).tag, "b_in1k");
+  EXPECT_EQ(list_backbones("*", false, &registry), (std::vector<std::string>{"testnet"})) << "aliases are not listed";
+  Registrar empty_target({"broken", "(test)"});
+  empty_target.add(BackboneAliasEntry{.name = "x", .target = ""});
+  EXPECT_THROW(registry.commit(empty_target), PluginError);
 }
 
 TEST(CreateBackbone, NamesUnknownArchitecturesTagsAndOptions) {

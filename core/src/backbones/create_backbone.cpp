@@ -4,6 +4,7 @@
 #include <torch/torch.h>
 
 #include <boost/json.hpp>
+#include <spdlog/spdlog.h>
 
 #include "autotimm/config.hpp"
 #include "autotimm/error.hpp"
@@ -141,6 +142,16 @@ fs::path hub_folder(Registry& registry, const std::string& hub_id, const std::st
   return resolver->resolve(hub_ref(prefix, std::string_view(name).substr(prefix.size())));
 }
 
+// A deprecated name (the whole `name`, or its arch part) resolved to its replacement, with a warning.
+std::string undeprecated(Registry& registry, std::string_view name) {
+  if (registry.backbones().contains(split_tag(name).arch)) return std::string(name);
+  const auto* alias = registry.backbone_aliases().find(name);
+  if (alias == nullptr) alias = registry.backbone_aliases().find(split_tag(name).arch);
+  if (alias == nullptr) return std::string(name);
+  spdlog::warn("backbone name '{}' is deprecated; use '{}'", name, alias->target);
+  return alias->target;
+}
+
 }  // namespace
 
 std::shared_ptr<Backbone> create_backbone(std::string_view name, const BackboneOptions& options, Registry* registry_ptr) {
@@ -160,7 +171,7 @@ std::shared_ptr<Backbone> create_backbone(std::string_view name, const BackboneO
   std::error_code ec;
   if (fs::is_directory(fs::path(what), ec)) return from_folder(fs::path(what), options, registry, what);
 
-  const auto [arch, tag] = split_tag(name);
+  const auto [arch, tag] = split_tag(undeprecated(registry, name));
   const BackboneEntry& entry = registry.backbones().get(arch);
   const PretrainedCfg* cfg = find_tag(entry, tag);
   if (!tag.empty() && cfg == nullptr) {
@@ -226,7 +237,7 @@ std::vector<std::string> list_backbones(std::string_view pattern, bool pretraine
 
 PretrainedCfg resolve_pretrained_cfg(std::string_view name, Registry* registry_ptr) {
   Registry& registry = registry_ptr ? *registry_ptr : autotimm::registry();
-  const auto [arch, tag] = split_tag(name);
+  const auto [arch, tag] = split_tag(undeprecated(registry, name));
   const BackboneEntry& entry = registry.backbones().get(arch);
   const PretrainedCfg* cfg = find_tag(entry, tag);
   if (cfg == nullptr && !tag.empty()) {

@@ -34,6 +34,8 @@ template <class Entry>
 std::string_view file_kind() {
   if constexpr (std::is_same_v<Entry, HubResolverEntry>) {
     return "hub";
+  } else if constexpr (std::is_same_v<Entry, BackboneAliasEntry>) {
+    return "backbone";
   } else {
     return Entry::kKind;
   }
@@ -102,7 +104,12 @@ void Table<Entry>::check_can_add(const Entry& entry) const {
   if (entry.name.empty()) {
     throw PluginError("cannot register a " + kind + " without a name (from plugin " + describe(entry.source) + ")");
   }
-  if (!entry.factory) {
+  if constexpr (std::is_same_v<Entry, BackboneAliasEntry>) {
+    if (entry.target.empty()) {
+      throw PluginError("cannot register backbone alias '" + entry.name + "' from plugin " + describe(entry.source) +
+                        ": its target is empty");
+    }
+  } else if (!entry.factory) {
     throw PluginError("cannot register " + kind + " '" + entry.name + "' from plugin " + describe(entry.source) +
                       ": its factory is empty");
   }
@@ -136,6 +143,7 @@ template class Table<LossEntry>;
 template class Table<LoggerEntry>;
 template class Table<CallbackEntry>;
 template class Table<HubResolverEntry>;
+template class Table<BackboneAliasEntry>;
 
 Registrar::Registrar(EntrySource source) : source_(std::move(source)) {}
 Registrar::~Registrar() = default;
@@ -157,6 +165,7 @@ void Registrar::add(LossEntry entry) { stage(losses_, std::move(entry), source_)
 void Registrar::add(LoggerEntry entry) { stage(loggers_, std::move(entry), source_); }
 void Registrar::add(CallbackEntry entry) { stage(callbacks_, std::move(entry), source_); }
 void Registrar::add(HubResolverEntry entry) { stage(hub_resolvers_, std::move(entry), source_); }
+void Registrar::add(BackboneAliasEntry entry) { stage(backbone_aliases_, std::move(entry), source_); }
 
 Registry::Registry() {
   backbones_.plugins_ = &plugins_;
@@ -165,6 +174,7 @@ Registry::Registry() {
   loggers_.plugins_ = &plugins_;
   callbacks_.plugins_ = &plugins_;
   hub_resolvers_.plugins_ = &plugins_;
+  backbone_aliases_.plugins_ = &plugins_;
 }
 Registry::~Registry() = default;
 
@@ -203,6 +213,7 @@ std::vector<RegisteredName> Registry::commit(Registrar& registrar) {
   check_batch(loggers_, registrar.loggers_);
   check_batch(callbacks_, registrar.callbacks_);
   check_batch(hub_resolvers_, registrar.hub_resolvers_);
+  check_batch(backbone_aliases_, registrar.backbone_aliases_);
   std::vector<RegisteredName> added;
   commit_batch(backbones_, registrar.backbones_, added);
   commit_batch(heads_, registrar.heads_, added);
@@ -210,6 +221,7 @@ std::vector<RegisteredName> Registry::commit(Registrar& registrar) {
   commit_batch(loggers_, registrar.loggers_, added);
   commit_batch(callbacks_, registrar.callbacks_, added);
   commit_batch(hub_resolvers_, registrar.hub_resolvers_, added);
+  commit_batch(backbone_aliases_, registrar.backbone_aliases_, added);
   return added;
 }
 

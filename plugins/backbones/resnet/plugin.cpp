@@ -1,4 +1,5 @@
-// The ResNet plugin's entry point and registrations: one backbone per timm model name, with its pretrained tags.
+// The ResNet plugin's entry point and registrations: one backbone per timm model name, with its pretrained tags, and
+// timm's deprecated names as aliases.
 #include "autotimm/plugin.hpp"
 
 #include "autotimm/registry.hpp"
@@ -17,6 +18,9 @@ void register_resnet(Registrar& registrar) {
         },
         .pretrained = resnet_pretrained_cfgs(name),
         .description = std::string(variant.description)});
+  }
+  for (const auto& deprecated : kResNetDeprecatedNames) {
+    registrar.add(BackboneAliasEntry{.name = std::string(deprecated.name), .target = std::string(deprecated.replacement)});
   }
 }
 

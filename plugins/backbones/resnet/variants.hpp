@@ -243,8 +243,8 @@ inline constexpr auto kResNetVariants = [] {
   };
 }();
 
-/// timm's register_model_deprecations for resnet.py: old name → current `arch.tag` (or arch). Kept as data until the
-/// SDK can register aliases; the tests check every target exists.
+/// timm's register_model_deprecations for resnet.py: old name → current `arch.tag` (or arch), registered as backbone
+/// aliases; the tests check every target exists.
 struct DeprecatedName {
   std::string_view name;
   std::string_view replacement;

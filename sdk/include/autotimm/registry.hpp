@@ -103,6 +103,16 @@ struct AUTOTIMM_API HubResolverEntry {
   EntrySource source = {};
 };
 
+/// A deprecated backbone name kept working: it resolves to `target` (an `arch` or `arch.tag`) with a warning that
+/// names the replacement, as timm's register_model_deprecations does. Listings leave it out.
+struct AUTOTIMM_API BackboneAliasEntry {
+  static constexpr std::string_view kKind = "backbone alias";
+  std::string name = {};
+  std::string target = {};
+  Rank rank = Rank::standard;
+  EntrySource source = {};
+};
+
 /// One kind's table. Implemented once in libautotimm for each entry type.
 struct PluginRecord;
 
@@ -151,6 +161,7 @@ class AUTOTIMM_API Registrar {
   void add(LoggerEntry entry);
   void add(CallbackEntry entry);
   void add(HubResolverEntry entry);
+  void add(BackboneAliasEntry entry);
 
   const EntrySource& source() const noexcept { return source_; }
 
@@ -163,6 +174,7 @@ class AUTOTIMM_API Registrar {
   std::vector<LoggerEntry> loggers_ = {};
   std::vector<CallbackEntry> callbacks_ = {};
   std::vector<HubResolverEntry> hub_resolvers_ = {};
+  std::vector<BackboneAliasEntry> backbone_aliases_ = {};
 };
 
 /// A (kind, name) pair a plugin registered, for listings.
@@ -197,12 +209,14 @@ class AUTOTIMM_API Registry {
   Table<LoggerEntry>& loggers() noexcept { return loggers_; }
   Table<CallbackEntry>& callbacks() noexcept { return callbacks_; }
   Table<HubResolverEntry>& hub_resolvers() noexcept { return hub_resolvers_; }
+  Table<BackboneAliasEntry>& backbone_aliases() noexcept { return backbone_aliases_; }
   const Table<BackboneEntry>& backbones() const noexcept { return backbones_; }
   const Table<HeadEntry>& heads() const noexcept { return heads_; }
   const Table<LossEntry>& losses() const noexcept { return losses_; }
   const Table<LoggerEntry>& loggers() const noexcept { return loggers_; }
   const Table<CallbackEntry>& callbacks() const noexcept { return callbacks_; }
   const Table<HubResolverEntry>& hub_resolvers() const noexcept { return hub_resolvers_; }
+  const Table<BackboneAliasEntry>& backbone_aliases() const noexcept { return backbone_aliases_; }
 
   /// Adds every entry the registrar staged, or none: a conflict throws PluginError and leaves the registry as it was.
   /// Returns the names that were added.
@@ -221,6 +235,7 @@ class AUTOTIMM_API Registry {
   Table<LoggerEntry> loggers_;
   Table<CallbackEntry> callbacks_;
   Table<HubResolverEntry> hub_resolvers_;
+  Table<BackboneAliasEntry> backbone_aliases_;
   std::vector<PluginRecord> plugins_ = {};
 };
 
@@ -230,6 +245,7 @@ extern template class Table<LossEntry>;
 extern template class Table<LoggerEntry>;
 extern template class Table<CallbackEntry>;
 extern template class Table<HubResolverEntry>;
+extern template class Table<BackboneAliasEntry>;
 
 /// The process-wide registry, with every plugin on the search path loaded the first time it is asked for.
 AUTOTIMM_API Registry& registry();

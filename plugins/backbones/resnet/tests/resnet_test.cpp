@@ -6,6 +6,7 @@
 #include <map>
 #include <set>
 
+#include "autotimm/backbones.hpp"
 #include "autotimm/config.hpp"
 #include "autotimm/error.hpp"
 #include "autotimm/layers/blur_pool.hpp"
@@ -549,7 +550,13 @@ TEST(ResNetRegistry, DeprecatedNamesPointAtRegisteredTags) {
     EXPECT_TRUE(std::any_of(entry->pretrained.begin(), entry->pretrained.end(),
                             [&](const PretrainedCfg& cfg) { return cfg.tag == tag; }));
     EXPECT_FALSE(backbones.contains(deprecated.name));
+    ASSERT_TRUE(plugin_registry().backbone_aliases().contains(deprecated.name));
+    EXPECT_EQ(plugin_registry().backbone_aliases().get(deprecated.name).target, replacement);
   }
+  // Through the front door a deprecated name builds its replacement, with that tag's preprocessing.
+  auto net = create_backbone("tv_resnet34", {.num_classes = 0}, &plugin_registry());
+  EXPECT_EQ(net->pretrained_cfg().architecture, "resnet34");
+  EXPECT_EQ(net->pretrained_cfg().tag, "tv_in1k");
 }
 
 // ---- the shared layers ResNet relies on ---------------------------------------------------------------------------
