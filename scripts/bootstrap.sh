@@ -9,7 +9,7 @@ packages=(
   build-essential cmake ninja-build ccache pkg-config
   libtorch-dev libgloo-dev
   libboost1.81-dev libboost-json1.81-dev
-  libcurl4-openssl-dev libspdlog-dev libfmt-dev
+  libcurl4-openssl-dev libssl-dev libspdlog-dev libfmt-dev
   libgtest-dev libgmock-dev
   libopencv-dev
   libopenblas0-pthread
