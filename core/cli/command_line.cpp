@@ -51,4 +51,16 @@ std::vector<std::string> CommandLine::values(const std::string& name) const {
   return out;
 }
 
+int run_subcommand(const std::vector<std::string>& args, const std::vector<std::pair<std::string, Subcommand>>& table) {
+  std::vector<std::string> names;
+  for (const auto& [name, _] : table) names.push_back(name);
+  if (args.empty()) throw UsageError("expected a subcommand: " + join_names(names));
+  for (const auto& [name, run] : table) {
+    if (name == args[0]) return run(std::vector<std::string>(args.begin() + 1, args.end()));
+  }
+  std::string message = "unknown subcommand '" + args[0] + "': expected " + join_names(names);
+  if (auto close = did_you_mean(args[0], names)) message += "; did you mean '" + *close + "'?";
+  throw UsageError(message);
+}
+
 }  // namespace autotimm::cli

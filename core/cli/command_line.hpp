@@ -6,6 +6,7 @@
 #include <set>
 #include <stdexcept>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace autotimm::cli {
@@ -30,5 +31,10 @@ class CommandLine {
   std::multimap<std::string, std::string> options_;
   std::vector<std::string> positional_;
 };
+
+/// Runs the subcommand named by args[0] with the remaining arguments; a missing or unknown name is a UsageError
+/// listing the valid ones.
+using Subcommand = int (*)(const std::vector<std::string>& args);
+int run_subcommand(const std::vector<std::string>& args, const std::vector<std::pair<std::string, Subcommand>>& table);
 
 }  // namespace autotimm::cli

@@ -108,12 +108,7 @@ int run_forward(const std::vector<std::string>& args) {
 }  // namespace
 
 int run_models(const std::vector<std::string>& args) {
-  if (args.empty()) throw UsageError("expected a subcommand: list, info or forward");
-  const std::vector<std::string> rest(args.begin() + 1, args.end());
-  if (args[0] == "list") return run_list(rest);
-  if (args[0] == "info") return run_info(rest);
-  if (args[0] == "forward") return run_forward(rest);
-  throw UsageError("unknown subcommand '" + args[0] + "': expected list, info or forward");
+  return run_subcommand(args, {{"list", &run_list}, {"info", &run_info}, {"forward", &run_forward}});
 }
 
 }  // namespace autotimm::cli

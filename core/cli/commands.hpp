@@ -13,5 +13,6 @@ inline constexpr int kExitBadInput = 2;
 int run_plugins(const std::vector<std::string>& args);
 int run_inspect(const std::vector<std::string>& args);
 int run_models(const std::vector<std::string>& args);
+int run_hub(const std::vector<std::string>& args);
 
 }  // namespace autotimm::cli

@@ -48,6 +48,17 @@ const std::map<std::string, Command>& commands() {
         "  --list PATTERN  only the registered names matching a wildcard, e.g. 'resnet*'\n"
         "  --path P        also load plugins from P (a folder or a library); repeatable",
         &run_plugins}},
+      {"hub",
+       {"search the Hugging Face Hub, show a model, download one into the cache",
+        "autotimm hub search [TEXT] [--author A] [--tag T] [--library L] [--sort S] [--limit N] [--json]\n"
+        "       autotimm hub info ORG/NAME[@REVISION] [--json]\n"
+        "       autotimm hub download ORG/NAME[@REVISION]\n"
+        "  search    models matching TEXT (defaults: --author timm --library timm --sort downloads --limit 50)\n"
+        "  info      downloads, likes, tags and files of a model\n"
+        "  download  config.json and weights into the shared Hugging Face cache; prints the snapshot folder\n"
+        "  The server is HF_ENDPOINT (default https://huggingface.co); HF_TOKEN authenticates; HF_HUB_OFFLINE=1\n"
+        "  uses the cache only.",
+        &run_hub}},
       {"inspect",
        {"show the tensors and metadata of a safetensors file or checkpoint",
         "autotimm inspect FILE [--json]\n"

@@ -8,6 +8,7 @@
 
 #include "autotimm/config.hpp"
 #include "autotimm/error.hpp"
+#include "autotimm/hub.hpp"
 #include "autotimm/hub_resolver.hpp"
 #include "autotimm/io/safetensors_torch.hpp"
 #include "autotimm/io/torch_checkpoint.hpp"
@@ -105,16 +106,6 @@ const HubResolverEntry* resolver_for(Registry& registry, std::string_view name, 
                       "(autotimm plugins lists what is loaded)");
 }
 
-HubModelRef hub_ref(std::string_view prefix, std::string_view rest) {
-  // `timm/` is part of the repo id; the other prefixes are not. `@revision` pins a version.
-  std::string id = prefix == "timm/" ? "timm/" + std::string(rest) : std::string(rest);
-  HubModelRef ref;
-  const auto at = id.find('@');
-  ref.repo_id = id.substr(0, at);
-  if (at != std::string::npos) ref.revision = id.substr(at + 1);
-  return ref;
-}
-
 std::shared_ptr<Backbone> from_folder(const fs::path& folder, const BackboneOptions& options, Registry& registry,
                                       const std::string& what) {
   const TimmFolder model = read_timm_folder(folder);
@@ -139,7 +130,7 @@ fs::path hub_folder(Registry& registry, const std::string& hub_id, const std::st
   const HubResolverEntry* entry = resolver_for(registry, name, &prefix);
   if (entry == nullptr) no_resolver(what, "hf-hub:");
   auto resolver = entry->factory(Config());
-  return resolver->resolve(hub_ref(prefix, std::string_view(name).substr(prefix.size())));
+  return resolver->resolve(parse_hub_name(name));
 }
 
 // A deprecated name (the whole `name`, or its arch part) resolved to its replacement, with a warning.
@@ -162,7 +153,7 @@ std::shared_ptr<Backbone> create_backbone(std::string_view name, const BackboneO
   std::string prefix;
   if (const HubResolverEntry* entry = resolver_for(registry, name, &prefix)) {
     auto resolver = entry->factory(Config());
-    const fs::path folder = resolver->resolve(hub_ref(prefix, name.substr(prefix.size())));
+    const fs::path folder = resolver->resolve(parse_hub_name(name));
     return from_folder(folder, options, registry, what);
   }
   for (auto known : kKnownHubPrefixes) {

@@ -9,10 +9,16 @@
 #include <optional>
 #include <string>
 
+#include <boost/json.hpp>
+
 #include "autotimm/backbones.hpp"
+#include "autotimm/error.hpp"
+#include "autotimm/hub.hpp"
 #include "autotimm/plugin_loader.hpp"
 #include "autotimm/registry.hpp"
 #include "fakes/fake_hub_server.hpp"
+#include "support/run_command.hpp"
+#include "support/scoped_env.hpp"
 #include "support/temp_dir.hpp"
 
 namespace autotimm {
@@ -23,26 +29,7 @@ namespace fs = std::filesystem;
 const fs::path kFixture = fs::path(AUTOTIMM_SHARED_DIR) / "fixtures" / "timm" / "resnet18.fixture";
 const fs::path kPlugins = fs::path(AUTOTIMM_BINARY_DIR) / "lib" / "autotimm" / "plugins";
 
-class ScopedEnv {
- public:
-  ScopedEnv(const char* name, const std::string& value) : name_(name) {
-    if (const char* old = std::getenv(name)) old_ = old;
-    setenv(name, value.c_str(), 1);
-  }
-  ~ScopedEnv() {
-    if (old_) {
-      setenv(name_.c_str(), old_->c_str(), 1);
-    } else {
-      unsetenv(name_.c_str());
-    }
-  }
-  ScopedEnv(const ScopedEnv&) = delete;
-  ScopedEnv& operator=(const ScopedEnv&) = delete;
-
- private:
-  std::string name_;
-  std::optional<std::string> old_;
-};
+using testing::ScopedEnv;
 
 TEST(HfHubBackboneTest, HubNameGivesTheSameLogitsAsTheLocalFolder) {
   if (!fs::is_directory(kFixture)) GTEST_SKIP() << "shared fixture " << kFixture << " not found";
@@ -77,6 +64,88 @@ TEST(HfHubBackboneTest, HubNameGivesTheSameLogitsAsTheLocalFolder) {
   warm->eval();
   EXPECT_EQ(hub.request_count(), 0u);
   EXPECT_TRUE(torch::equal(local->forward(input), warm->forward(input)));
+}
+
+}  // namespace
+}  // namespace autotimm
+
+namespace autotimm {
+namespace {
+
+// The application-side Hub functions and `autotimm hub`, against the fake Hub.
+using testing::FakeHubRepo;
+
+class HubFrontDoorTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    FakeHubRepo small;
+    small.files = {{"config.json", R"({"architecture": "resnet18", "num_classes": 2})"},
+                   {"model.safetensors", std::string(2048, 'x')}};
+    small.downloads = 10;
+    small.tags = {"timm", "image-classification"};
+    hub.add_repo("timm/resnet_a", small);
+    small.downloads = 30;
+    hub.add_repo("timm/resnet_b", small);
+    small.downloads = 20;
+    hub.add_repo("timm/vit_c", small);
+    loader.load_library(kPlugins / "libautotimm_hub_hf.so");
+  }
+
+  testing::FakeHubServer hub;
+  testing::TempDir home;
+  const ScopedEnv endpoint{"HF_ENDPOINT", hub.endpoint()};
+  const ScopedEnv cache{"HF_HUB_CACHE", (home / "hub").string()};
+  const ScopedEnv hf_home{"HF_HOME", home.path().string()};
+  const ScopedEnv no_token{"HF_TOKEN", nullptr};
+  const ScopedEnv online{"HF_HUB_OFFLINE", nullptr};
+  Registry registry;
+  PluginLoader loader{registry};
+};
+
+TEST_F(HubFrontDoorTest, ListsTimmModelsAsHubNames) {
+  const auto names = list_hf_hub_backbones({.model_name = "resnet", .author = "timm", .limit = 10}, &registry);
+  EXPECT_EQ(names, (std::vector<std::string>{"hf-hub:timm/resnet_b", "hf-hub:timm/resnet_a"}));
+  const auto one = list_hf_hub_backbones({.author = "timm", .limit = 1}, &registry);
+  EXPECT_EQ(one, (std::vector<std::string>{"hf-hub:timm/resnet_b"}));
+  EXPECT_THROW(search_hub({.limit = 0}, &registry), ConfigError);
+}
+
+TEST_F(HubFrontDoorTest, InfoAndDownloadGoThroughTheResolver) {
+  const auto info = hub_model_info("hf-hub:timm/resnet_a", &registry);
+  EXPECT_EQ(info.id, "timm/resnet_a");
+  EXPECT_NE(std::find(info.files.begin(), info.files.end(), "model.safetensors"), info.files.end());
+  const auto folder = hub_download("timm/resnet_a@main", &registry);
+  EXPECT_TRUE(fs::exists(folder / "config.json"));
+  EXPECT_EQ(fs::file_size(folder / "model.safetensors"), 2048u);
+  EXPECT_TRUE(folder.string().starts_with((home / "hub").string())) << folder;
+  EXPECT_EQ(parse_hub_name("hf_hub:org/x@v2").revision, "v2");
+  EXPECT_EQ(parse_hub_name("timm/x").repo_id, "timm/x");
+
+  Registry empty;
+  EXPECT_THROW(hub_model_info("timm/resnet_a", &empty), NotFoundError);
+}
+
+TEST_F(HubFrontDoorTest, CommandLineSearchInfoAndDownload) {
+  const std::string cli = std::string("'") + AUTOTIMM_CLI + "' ";
+  auto search = testing::run_command(cli + "hub search resnet --limit 5 --json");
+  ASSERT_EQ(search.exit_code, 0) << search.err;
+  const auto models = boost::json::parse(search.out).as_array();
+  ASSERT_EQ(models.size(), 2u);
+  EXPECT_EQ(models[0].at("id").as_string(), "timm/resnet_b");
+  EXPECT_EQ(models[0].at("downloads").as_int64(), 30);
+
+  auto info = testing::run_command(cli + "hub info timm/vit_c");
+  ASSERT_EQ(info.exit_code, 0) << info.err;
+  EXPECT_NE(info.out.find("id            timm/vit_c"), std::string::npos) << info.out;
+
+  auto download = testing::run_command(cli + "hub download timm/vit_c");
+  ASSERT_EQ(download.exit_code, 0) << download.err;
+  EXPECT_TRUE(fs::exists(fs::path(download.out.substr(0, download.out.size() - 1)) / "model.safetensors"));
+
+  auto missing = testing::run_command(cli + "hub info timm/resnet_x");
+  EXPECT_EQ(missing.exit_code, 2) << missing.err;
+  EXPECT_NE(missing.err.find("timm/resnet_x"), std::string::npos) << missing.err;
+  EXPECT_EQ(testing::run_command(cli + "hub search --limit zero").exit_code, 2);
 }
 
 }  // namespace

@@ -12,6 +12,7 @@
 #include "hf_resolver.hpp"
 #include "hub_cache.hpp"
 #include "sha256.hpp"
+#include "support/scoped_env.hpp"
 #include "support/temp_dir.hpp"
 
 namespace autotimm::hf {
@@ -364,30 +365,7 @@ TEST_F(HfHubTest, ConcurrentResolversEndWithOneGoodCopy) {
   EXPECT_EQ(blobs, 2u);
 }
 
-class ScopedEnv {
- public:
-  ScopedEnv(const char* name, const char* value) : name_(name) {
-    if (const char* old = std::getenv(name)) old_ = old;
-    if (value != nullptr) {
-      setenv(name, value, 1);
-    } else {
-      unsetenv(name);
-    }
-  }
-  ~ScopedEnv() {
-    if (old_) {
-      setenv(name_.c_str(), old_->c_str(), 1);
-    } else {
-      unsetenv(name_.c_str());
-    }
-  }
-  ScopedEnv(const ScopedEnv&) = delete;
-  ScopedEnv& operator=(const ScopedEnv&) = delete;
-
- private:
-  std::string name_;
-  std::optional<std::string> old_;
-};
+using testing::ScopedEnv;
 
 TEST(HfHubOptionsTest, EnvironmentFollowsHuggingfaceHubPrecedence) {
   autotimm::testing::TempDir home;

@@ -1,0 +1,37 @@
+#pragma once
+// The Hub from the application side, through whichever hub resolver plugin is registered (the hf plugin):
+//
+//   auto names = autotimm::list_hf_hub_backbones({.model_name = "resnet", .limit = 5});   // "hf-hub:timm/…"
+//   auto info = autotimm::hub_model_info("hf-hub:timm/resnet50.a1_in1k");
+//   auto folder = autotimm::hub_download("timm/resnet50.a1_in1k@main");                   // a snapshot folder
+#include <filesystem>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "autotimm/export.hpp"
+#include "autotimm/hub_resolver.hpp"
+
+namespace autotimm {
+
+class Registry;
+
+/// Search defaults of list_hf_hub_backbones: timm models, most downloaded first.
+inline HubSearchQuery timm_hub_query() {
+  return HubSearchQuery{.author = "timm", .library = "timm", .sort = "downloads", .limit = 50};
+}
+
+/// `hf-hub:<id>` names of the models the search finds, in the server's order, at most `query.limit`.
+AUTOTIMM_API std::vector<std::string> list_hf_hub_backbones(const HubSearchQuery& query = timm_hub_query(),
+                                                            Registry* registry = nullptr);
+/// The full search entries (id, downloads, likes, tags, last modified, pipeline tag).
+AUTOTIMM_API std::vector<HubModelInfo> search_hub(const HubSearchQuery& query, Registry* registry = nullptr);
+/// Model info of `name`: a repo id or a prefixed hub name, with an optional `@revision`; `files` lists the repo.
+AUTOTIMM_API HubModelInfo hub_model_info(std::string_view name, Registry* registry = nullptr);
+/// Downloads (or finds in the cache) config.json and the weights of `name`; returns the local snapshot folder.
+AUTOTIMM_API std::filesystem::path hub_download(std::string_view name, Registry* registry = nullptr);
+
+/// `name` without a hub prefix, split at '@': "hf-hub:timm/x@v1" → {"timm/x", "v1"}; "timm/x" keeps "timm/".
+AUTOTIMM_API HubModelRef parse_hub_name(std::string_view name);
+
+}  // namespace autotimm

@@ -1,0 +1,58 @@
+#include "autotimm/hub.hpp"
+
+#include "autotimm/config.hpp"
+#include "autotimm/error.hpp"
+#include "autotimm/registry.hpp"
+
+namespace autotimm {
+namespace {
+
+std::shared_ptr<HubResolver> hf_resolver(Registry& registry) {
+  const HubResolverEntry* entry = registry.hub_resolvers().find("hf-hub");
+  if (entry == nullptr) {
+    throw NotFoundError(
+        "no Hugging Face Hub resolver is registered: the hf hub plugin (libautotimm_hub_hf.so) is not loaded; "
+        "check AUTOTIMM_PLUGIN_PATH and `autotimm plugins`");
+  }
+  return entry->factory(Config());
+}
+
+Registry& chosen(Registry* registry) { return registry ? *registry : autotimm::registry(); }
+
+}  // namespace
+
+HubModelRef parse_hub_name(std::string_view name) {
+  for (std::string_view prefix : {"hf-hub:", "hf_hub:"}) {
+    if (name.starts_with(prefix)) {
+      name.remove_prefix(prefix.size());
+      break;
+    }
+  }
+  HubModelRef ref;
+  const auto at = name.find('@');
+  ref.repo_id = std::string(name.substr(0, at));
+  if (at != std::string_view::npos) ref.revision = std::string(name.substr(at + 1));
+  if (ref.repo_id.empty()) throw ConfigError("empty hub model name '" + std::string(name) + "': expected org/name[@revision]");
+  return ref;
+}
+
+std::vector<HubModelInfo> search_hub(const HubSearchQuery& query, Registry* registry) {
+  if (query.limit <= 0) throw ConfigError("hub search limit must be > 0, got " + std::to_string(query.limit));
+  return hf_resolver(chosen(registry))->search(query);
+}
+
+std::vector<std::string> list_hf_hub_backbones(const HubSearchQuery& query, Registry* registry) {
+  std::vector<std::string> names;
+  for (const auto& model : search_hub(query, registry)) names.push_back("hf-hub:" + model.id);
+  return names;
+}
+
+HubModelInfo hub_model_info(std::string_view name, Registry* registry) {
+  return hf_resolver(chosen(registry))->model_info(parse_hub_name(name));
+}
+
+std::filesystem::path hub_download(std::string_view name, Registry* registry) {
+  return hf_resolver(chosen(registry))->resolve(parse_hub_name(name));
+}
+
+}  // namespace autotimm
