@@ -78,10 +78,41 @@ int run_download(const std::vector<std::string>& args) {
   return kExitOk;
 }
 
+int run_cache_list(const std::vector<std::string>& args) {
+  CommandLine line(args, {"--json"}, {});
+  if (!line.positional().empty()) throw UsageError("unexpected argument '" + line.positional().front() + "'");
+  const auto models = hub_cached_models();
+  if (line.flag("--json")) {
+    boost::json::array out;
+    for (const auto& model : models) {
+      boost::json::object refs;
+      for (const auto& [revision, commit] : model.refs) refs[revision] = commit;
+      boost::json::array snapshots;
+      for (const auto& commit : model.snapshots) snapshots.push_back(boost::json::string(commit));
+      out.push_back(boost::json::object{{"repo_id", model.repo_id},
+                                        {"folder", model.folder.string()},
+                                        {"size_bytes", model.size_bytes},
+                                        {"refs", std::move(refs)},
+                                        {"snapshots", std::move(snapshots)}});
+    }
+    std::cout << boost::json::serialize(out) << "\n";
+    return kExitOk;
+  }
+  for (const auto& model : models) {
+    std::cout << model.repo_id << "  " << model.size_bytes << " bytes, " << model.snapshots.size() << " snapshot"
+              << (model.snapshots.size() == 1 ? "" : "s");
+    for (const auto& [revision, commit] : model.refs) std::cout << ", " << revision << " -> " << commit.substr(0, 12);
+    std::cout << "\n";
+  }
+  return kExitOk;
+}
+
+int run_cache(const std::vector<std::string>& args) { return run_subcommand(args, {{"list", &run_cache_list}}); }
+
 }  // namespace
 
 int run_hub(const std::vector<std::string>& args) {
-  return run_subcommand(args, {{"search", &run_search}, {"info", &run_info}, {"download", &run_download}});
+  return run_subcommand(args, {{"search", &run_search}, {"info", &run_info}, {"download", &run_download}, {"cache", &run_cache}});
 }
 
 }  // namespace autotimm::cli

@@ -53,9 +53,11 @@ const std::map<std::string, Command>& commands() {
         "autotimm hub search [TEXT] [--author A] [--tag T] [--library L] [--sort S] [--limit N] [--json]\n"
         "       autotimm hub info ORG/NAME[@REVISION] [--json]\n"
         "       autotimm hub download ORG/NAME[@REVISION]\n"
+        "       autotimm hub cache list [--json]\n"
         "  search    models matching TEXT (defaults: --author timm --library timm --sort downloads --limit 50)\n"
         "  info      downloads, likes, tags and files of a model\n"
         "  download  config.json and weights into the shared Hugging Face cache; prints the snapshot folder\n"
+        "  cache     the models in the local cache: size, refs and snapshots\n"
         "  The server is HF_ENDPOINT (default https://huggingface.co); HF_TOKEN authenticates; HF_HUB_OFFLINE=1\n"
         "  uses the cache only.",
         &run_hub}},

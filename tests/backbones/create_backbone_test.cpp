@@ -57,6 +57,7 @@ struct FolderResolver : HubResolver {
   }
   std::vector<HubModelInfo> search(const HubSearchQuery&) override { return {}; }
   HubModelInfo model_info(const HubModelRef& ref) override { return {.id = ref.repo_id}; }
+  std::vector<HubCachedModel> cached_models() override { return {}; }
 };
 
 TEST(CreateBackbone, BuildsARegisteredArchitectureWithOptions) {

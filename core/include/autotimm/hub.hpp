@@ -31,6 +31,9 @@ AUTOTIMM_API HubModelInfo hub_model_info(std::string_view name, Registry* regist
 /// Downloads (or finds in the cache) config.json and the weights of `name`; returns the local snapshot folder.
 AUTOTIMM_API std::filesystem::path hub_download(std::string_view name, Registry* registry = nullptr);
 
+/// The models in the local Hub cache (read only; no network).
+AUTOTIMM_API std::vector<HubCachedModel> hub_cached_models(Registry* registry = nullptr);
+
 /// `name` without a hub prefix, split at '@': "hf-hub:timm/x@v1" → {"timm/x", "v1"}; "timm/x" keeps "timm/".
 AUTOTIMM_API HubModelRef parse_hub_name(std::string_view name);
 

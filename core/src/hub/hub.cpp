@@ -55,4 +55,8 @@ std::filesystem::path hub_download(std::string_view name, Registry* registry) {
   return hf_resolver(chosen(registry))->resolve(parse_hub_name(name));
 }
 
+std::vector<HubCachedModel> hub_cached_models(Registry* registry) {
+  return hf_resolver(chosen(registry))->cached_models();
+}
+
 }  // namespace autotimm

@@ -19,6 +19,7 @@ class HfHubResolver final : public HubResolver {
   std::filesystem::path resolve(const HubModelRef& model) override;
   std::vector<HubModelInfo> search(const HubSearchQuery& query) override;
   HubModelInfo model_info(const HubModelRef& model) override;
+  std::vector<HubCachedModel> cached_models() override { return downloader_.cache().list_models(); }
 
   /// One file of a repo into the cache (nullopt when the repo has no such file at that revision).
   std::optional<std::filesystem::path> download_file(const HubModelRef& model, const std::string& filename);

@@ -171,4 +171,42 @@ void HubCache::write_cachedir_tag() const {
                         "# For information about cache directory tags, see: https://bford.info/cachedir/\n");
 }
 
+std::vector<HubCachedModel> HubCache::list_models() const {
+  std::vector<HubCachedModel> models;
+  std::error_code ec;
+  for (const auto& item : fs::directory_iterator(root_, ec)) {
+    const std::string name = item.path().filename().string();
+    if (!name.starts_with("models--") || !item.is_directory(ec)) continue;
+    HubCachedModel model;
+    model.folder = item.path();
+    // models--org--name → org/name (repo ids never contain "--", check_repo_id refuses it).
+    std::string id = name.substr(8);
+    for (std::size_t at = id.find("--"); at != std::string::npos; at = id.find("--", at + 1)) id.replace(at, 2, "/");
+    model.repo_id = id;
+    // Stored content only, as huggingface_hub counts it: blobs, plus snapshot files that are copies rather than
+    // links (HF_HUB_DISABLE_SYMLINKS); links point into blobs/ and would count twice.
+    for (const char* part : {"blobs", "snapshots"}) {
+      for (const auto& file : fs::recursive_directory_iterator(item.path() / part, ec)) {
+        if (!file.is_symlink(ec) && file.is_regular_file(ec)) model.size_bytes += file.file_size(ec);
+      }
+    }
+    const fs::path refs = item.path() / "refs";
+    for (const auto& ref : fs::recursive_directory_iterator(refs, ec)) {
+      if (!ref.is_regular_file(ec)) continue;
+      std::ifstream in(ref.path());
+      std::string commit;
+      std::getline(in, commit);
+      model.refs.emplace_back(fs::relative(ref.path(), refs, ec).string(), commit);
+    }
+    std::sort(model.refs.begin(), model.refs.end());
+    for (const auto& snapshot : fs::directory_iterator(item.path() / "snapshots", ec)) {
+      if (snapshot.is_directory(ec)) model.snapshots.push_back(snapshot.path().filename().string());
+    }
+    std::sort(model.snapshots.begin(), model.snapshots.end());
+    models.push_back(std::move(model));
+  }
+  std::sort(models.begin(), models.end(), [](const auto& a, const auto& b) { return a.repo_id < b.repo_id; });
+  return models;
+}
+
 }  // namespace autotimm::hf

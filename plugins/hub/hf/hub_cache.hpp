@@ -7,6 +7,9 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
+
+#include "autotimm/hub_resolver.hpp"
 
 namespace autotimm::hf {
 
@@ -47,6 +50,9 @@ class HubCache {
   /// snapshots/<commit>/<file> -> ../../blobs/<etag> (relative), replacing any older link atomically.
   std::filesystem::path link_snapshot(std::string_view repo_id, std::string_view commit, std::string_view filename,
                                       std::string_view etag) const;
+  /// Every `models--*` folder under the root: repo id, size, refs and snapshots, sorted by repo id.
+  std::vector<HubCachedModel> list_models() const;
+
   /// Writes CACHEDIR.TAG at the root if missing, so backup tools skip the cache.
   void write_cachedir_tag() const;
 

@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "autotimm/export.hpp"
@@ -35,6 +36,15 @@ struct HubModelInfo {
   std::vector<std::string> files = {};
 };
 
+/// One model in the local cache: what `autotimm hub cache list` shows.
+struct HubCachedModel {
+  std::string repo_id = {};
+  std::filesystem::path folder = {};
+  std::uintmax_t size_bytes = 0;                                ///< bytes of the files it stores
+  std::vector<std::pair<std::string, std::string>> refs = {};  ///< revision → commit
+  std::vector<std::string> snapshots = {};                     ///< commits with a snapshot folder
+};
+
 class AUTOTIMM_API HubResolver {
  public:
   virtual ~HubResolver();
@@ -42,6 +52,8 @@ class AUTOTIMM_API HubResolver {
   virtual std::filesystem::path resolve(const HubModelRef& model) = 0;
   virtual std::vector<HubModelInfo> search(const HubSearchQuery& query) = 0;
   virtual HubModelInfo model_info(const HubModelRef& model) = 0;
+  /// The models in the local cache, by repo id; reads only the cache.
+  virtual std::vector<HubCachedModel> cached_models() = 0;
 };
 
 }  // namespace autotimm

@@ -118,6 +118,17 @@ TEST_F(HubFrontDoorTest, InfoAndDownloadGoThroughTheResolver) {
   EXPECT_TRUE(fs::exists(folder / "config.json"));
   EXPECT_EQ(fs::file_size(folder / "model.safetensors"), 2048u);
   EXPECT_TRUE(folder.string().starts_with((home / "hub").string())) << folder;
+
+  const auto cached = hub_cached_models(&registry);
+  ASSERT_EQ(cached.size(), 1u);
+  EXPECT_EQ(cached[0].repo_id, "timm/resnet_a");
+  EXPECT_EQ(cached[0].folder, home / "hub" / "models--timm--resnet_a");
+  ASSERT_EQ(cached[0].refs.size(), 1u);
+  EXPECT_EQ(cached[0].refs[0].first, "main");
+  EXPECT_EQ(cached[0].snapshots, (std::vector<std::string>{cached[0].refs[0].second}));
+  EXPECT_EQ(folder.filename().string(), cached[0].refs[0].second);
+  // The weights and config once each: snapshot links are not counted again.
+  EXPECT_EQ(cached[0].size_bytes, 2048u + fs::file_size(folder / "config.json"));
   EXPECT_EQ(parse_hub_name("hf_hub:org/x@v2").revision, "v2");
   EXPECT_EQ(parse_hub_name("timm/x").repo_id, "timm/x");
 
@@ -141,6 +152,16 @@ TEST_F(HubFrontDoorTest, CommandLineSearchInfoAndDownload) {
   auto download = testing::run_command(cli + "hub download timm/vit_c");
   ASSERT_EQ(download.exit_code, 0) << download.err;
   EXPECT_TRUE(fs::exists(fs::path(download.out.substr(0, download.out.size() - 1)) / "model.safetensors"));
+
+  auto cached = testing::run_command(cli + "hub cache list --json");
+  ASSERT_EQ(cached.exit_code, 0) << cached.err;
+  const auto list = boost::json::parse(cached.out).as_array();
+  ASSERT_EQ(list.size(), 1u);
+  EXPECT_EQ(list[0].at("repo_id").as_string(), "timm/vit_c");
+  EXPECT_EQ(list[0].at("snapshots").as_array().size(), 1u);
+  auto text = testing::run_command(cli + "hub cache list");
+  EXPECT_NE(text.out.find("timm/vit_c  "), std::string::npos) << text.out;
+  EXPECT_EQ(testing::run_command(cli + "hub cache prune").exit_code, 2) << "only list exists";
 
   auto missing = testing::run_command(cli + "hub info timm/resnet_x");
   EXPECT_EQ(missing.exit_code, 2) << missing.err;
