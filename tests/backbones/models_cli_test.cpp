@@ -46,7 +46,7 @@ TEST(ModelsCli, ListsAndDescribesRegisteredBackbones) {
 }
 
 TEST(ModelsCli, ForwardOnAFixtureFolderMatchesTimm) {
-  for (const char* name : {"resnet18"}) {
+  for (const char* name : {"resnet18", "resnet50"}) {
     const fs::path folder = kShared / "fixtures/timm" / (std::string(name) + ".fixture");
     const fs::path golden_file = kShared / "fixtures/golden" / (std::string(name) + ".fixture.safetensors");
     if (!fs::exists(folder)) GTEST_SKIP() << "shared fixtures not present";
