@@ -10,15 +10,36 @@
 namespace autotimm::cli {
 namespace {
 
-boost::json::object to_json(const HubModelInfo& model) {
-  boost::json::array tags, files;
-  for (const auto& tag : model.tags) tags.push_back(boost::json::string(tag));
-  for (const auto& file : model.files) files.push_back(boost::json::string(file));
-  boost::json::object out{{"id", model.id},       {"downloads", model.downloads}, {"likes", model.likes},
-                          {"tags", std::move(tags)}, {"last_modified", model.last_modified},
-                          {"pipeline_tag", model.pipeline_tag}};
-  if (!model.files.empty()) out["files"] = std::move(files);
+boost::json::array to_json(const std::vector<std::string>& items) {
+  boost::json::array out;
+  for (const auto& item : items) out.push_back(boost::json::string(item));
   return out;
+}
+
+boost::json::object to_json(const HubModelInfo& model) {
+  boost::json::object out{{"id", model.id},       {"downloads", model.downloads}, {"likes", model.likes},
+                          {"tags", to_json(model.tags)}, {"last_modified", model.last_modified},
+                          {"pipeline_tag", model.pipeline_tag}};
+  if (!model.sha.empty()) out["sha"] = model.sha;
+  if (!model.author.empty()) out["author"] = model.author;
+  if (!model.library_name.empty()) out["library_name"] = model.library_name;
+  if (!model.gated.empty()) out["gated"] = model.gated;
+  if (!model.files.empty()) out["files"] = to_json(model.files);
+  if (model.card) {
+    out["card"] = boost::json::object{{"license", to_json(model.card->license)},
+                                      {"library_name", model.card->library_name},
+                                      {"datasets", to_json(model.card->datasets)},
+                                      {"metrics", to_json(model.card->metrics)},
+                                      {"tags", to_json(model.card->tags)},
+                                      {"base_model", to_json(model.card->base_model)}};
+  }
+  return out;
+}
+
+std::string joined(const std::vector<std::string>& items) {
+  std::string out;
+  for (const auto& item : items) out += (out.empty() ? "" : ", ") + item;
+  return out.empty() ? "-" : out;
 }
 
 std::int64_t parse_limit(const std::string& text) {
@@ -62,11 +83,17 @@ int run_info(const std::vector<std::string>& args) {
     std::cout << boost::json::serialize(to_json(model)) << "\n";
     return kExitOk;
   }
-  std::cout << "id            " << model.id << "\ndownloads     " << model.downloads << "\nlikes         "
-            << model.likes << "\npipeline_tag  " << model.pipeline_tag << "\nlast_modified " << model.last_modified
-            << "\ntags          ";
-  for (std::size_t i = 0; i < model.tags.size(); ++i) std::cout << (i ? ", " : "") << model.tags[i];
-  std::cout << "\nfiles\n";
+  std::cout << "id            " << model.id << "\nsha           " << model.sha << "\ndownloads     " << model.downloads
+            << "\nlikes         " << model.likes << "\npipeline_tag  " << model.pipeline_tag << "\nlast_modified "
+            << model.last_modified << "\ntags          " << joined(model.tags) << "\n";
+  if (!model.gated.empty()) std::cout << "gated         " << model.gated << " (set HF_TOKEN to download)\n";
+  if (model.card) {
+    std::cout << "model card\n  license     " << joined(model.card->license) << "\n  datasets    "
+              << joined(model.card->datasets) << "\n  metrics     " << joined(model.card->metrics)
+              << "\n  tags        " << joined(model.card->tags) << "\n";
+    if (!model.card->base_model.empty()) std::cout << "  base_model  " << joined(model.card->base_model) << "\n";
+  }
+  std::cout << "files\n";
   for (const auto& file : model.files) std::cout << "  " << file << "\n";
   return kExitOk;
 }
@@ -107,7 +134,43 @@ int run_cache_list(const std::vector<std::string>& args) {
   return kExitOk;
 }
 
-int run_cache(const std::vector<std::string>& args) { return run_subcommand(args, {{"list", &run_cache_list}}); }
+void print_removal(const HubCacheRemoval& removal, bool dry_run, bool as_json) {
+  if (as_json) {
+    boost::json::array removed, in_use;
+    for (const auto& path : removal.removed) removed.push_back(boost::json::string(path.string()));
+    for (const auto& path : removal.in_use) in_use.push_back(boost::json::string(path.string()));
+    std::cout << boost::json::serialize(boost::json::object{{"dry_run", dry_run},
+                                                            {"removed", std::move(removed)},
+                                                            {"freed_bytes", removal.freed_bytes},
+                                                            {"in_use", std::move(in_use)}})
+              << "\n";
+    return;
+  }
+  for (const auto& path : removal.removed) std::cout << (dry_run ? "would remove " : "removed ") << path.string() << "\n";
+  for (const auto& path : removal.in_use) std::cout << "kept (a download is using it) " << path.string() << "\n";
+  std::cout << (dry_run ? "would free " : "freed ") << removal.freed_bytes << " bytes\n";
+}
+
+int run_cache_prune(const std::vector<std::string>& args) {
+  CommandLine line(args, {"--detached", "--dry-run", "--json"}, {});
+  if (line.positional().size() > 1) throw UsageError("expected at most one repo id, e.g. timm/resnet50.a1_in1k");
+  HubCachePruneOptions options{.detached_snapshots = line.flag("--detached"), .dry_run = line.flag("--dry-run")};
+  if (!line.positional().empty()) options.repo_id = parse_hub_name(line.positional().front()).repo_id;
+  print_removal(hub_prune_cache(options), options.dry_run, line.flag("--json"));
+  return kExitOk;
+}
+
+int run_cache_rm(const std::vector<std::string>& args) {
+  CommandLine line(args, {"--dry-run", "--json"}, {});
+  if (line.positional().size() != 1) throw UsageError("expected one model id, e.g. timm/resnet50.a1_in1k[@revision]");
+  const bool dry_run = line.flag("--dry-run");
+  print_removal(hub_remove_cached(line.positional().front(), dry_run), dry_run, line.flag("--json"));
+  return kExitOk;
+}
+
+int run_cache(const std::vector<std::string>& args) {
+  return run_subcommand(args, {{"list", &run_cache_list}, {"prune", &run_cache_prune}, {"rm", &run_cache_rm}});
+}
 
 }  // namespace
 

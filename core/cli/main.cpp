@@ -54,10 +54,14 @@ const std::map<std::string, Command>& commands() {
         "       autotimm hub info ORG/NAME[@REVISION] [--json]\n"
         "       autotimm hub download ORG/NAME[@REVISION]\n"
         "       autotimm hub cache list [--json]\n"
+        "       autotimm hub cache prune [ORG/NAME] [--detached] [--dry-run] [--json]\n"
+        "       autotimm hub cache rm ORG/NAME[@REVISION] [--dry-run] [--json]\n"
         "  search    models matching TEXT (defaults: --author timm --library timm --sort downloads --limit 50)\n"
-        "  info      downloads, likes, tags and files of a model\n"
+        "  info      downloads, likes, tags, files and the model card's license, datasets and metrics\n"
         "  download  config.json and weights into the shared Hugging Face cache; prints the snapshot folder\n"
-        "  cache     the models in the local cache: size, refs and snapshots\n"
+        "  cache     list: the models in the local cache with size, refs and snapshots;\n"
+        "            prune: remove unused blobs and abandoned partial downloads (--detached: also snapshots no\n"
+        "            branch or tag points at, commit-pinned downloads included); rm: a model or one revision\n"
         "  The server is HF_ENDPOINT (default https://huggingface.co); HF_TOKEN authenticates; HF_HUB_OFFLINE=1\n"
         "  uses the cache only.",
         &run_hub}},

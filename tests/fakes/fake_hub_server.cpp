@@ -358,6 +358,38 @@ FakeHubServer::Response FakeHubServer::answer_search(const std::string& query) {
   return response;
 }
 
+namespace {
+
+// The Hub parses a README's YAML front matter into `cardData`; the fake understands the subset model cards use:
+// `key: value` and `key:` followed by `- item` lines.
+boost::json::object card_data_of(const std::string& readme) {
+  boost::json::object card;
+  if (!readme.starts_with("---\n")) return card;
+  std::istringstream lines(readme.substr(4));
+  std::string line, list_key;
+  while (std::getline(lines, line) && line != "---") {
+    if (line.starts_with("- ") && !list_key.empty()) {
+      card[list_key].as_array().emplace_back(line.substr(2));
+      continue;
+    }
+    const auto colon = line.find(':');
+    if (colon == std::string::npos) continue;
+    const std::string key = line.substr(0, colon);
+    std::string value = line.substr(colon + 1);
+    value.erase(0, value.find_first_not_of(' '));
+    list_key.clear();
+    if (value.empty()) {
+      card[key] = boost::json::array();
+      list_key = key;
+    } else {
+      card[key] = value;
+    }
+  }
+  return card;
+}
+
+}  // namespace
+
 FakeHubServer::Response FakeHubServer::answer_info(const std::string& rest) {
   std::string repo_id = rest;
   std::string revision = "main";
@@ -377,8 +409,7 @@ FakeHubServer::Response FakeHubServer::answer_info(const std::string& rest) {
   for (const auto& name : repo->second.extra_siblings) siblings.emplace_back(boost::json::object{{"rfilename", name}});
   boost::json::array tags;
   for (const auto& tag : repo->second.tags) tags.emplace_back(tag);
-  return Response::json(
-      200, boost::json::object{{"id", repo_id},
+  boost::json::object info{{"id", repo_id},
                                {"modelId", repo_id},
                                {"sha", repo->second.commit},
                                {"downloads", repo->second.downloads},
@@ -387,7 +418,12 @@ FakeHubServer::Response FakeHubServer::answer_info(const std::string& rest) {
                                {"pipeline_tag", repo->second.pipeline_tag},
                                {"lastModified", "2026-02-01T00:00:00.000Z"},
                                {"gated", repo->second.gated ? boost::json::value("manual") : boost::json::value(false)},
-                               {"siblings", siblings}});
+                               {"siblings", siblings}};
+  if (const auto slash = repo_id.find('/'); slash != std::string::npos) info["author"] = repo_id.substr(0, slash);
+  if (const auto readme = repo->second.files.find("README.md"); readme != repo->second.files.end()) {
+    info["cardData"] = card_data_of(readme->second);
+  }
+  return Response::json(200, info);
 }
 
 FakeHubServer::Response FakeHubServer::answer_resolve(const FakeHubRequest& request, const std::string& path) {

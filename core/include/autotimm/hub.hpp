@@ -5,16 +5,19 @@
 //   auto info = autotimm::hub_model_info("hf-hub:timm/resnet50.a1_in1k");
 //   auto folder = autotimm::hub_download("timm/resnet50.a1_in1k@main");                   // a snapshot folder
 #include <filesystem>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "autotimm/config.hpp"
 #include "autotimm/export.hpp"
 #include "autotimm/hub_resolver.hpp"
 
 namespace autotimm {
 
 class Registry;
+struct HubResolverEntry;
 
 /// Search defaults of list_hf_hub_backbones: timm models, most downloaded first.
 inline HubSearchQuery timm_hub_query() {
@@ -33,6 +36,21 @@ AUTOTIMM_API std::filesystem::path hub_download(std::string_view name, Registry*
 
 /// The models in the local Hub cache (read only; no network).
 AUTOTIMM_API std::vector<HubCachedModel> hub_cached_models(Registry* registry = nullptr);
+
+/// Frees cache space: unused blobs and abandoned partial downloads, and with `detached_snapshots` the snapshots no
+/// ref points at. Reports what went (or, dry run, would go).
+AUTOTIMM_API HubCacheRemoval hub_prune_cache(const HubCachePruneOptions& options, Registry* registry = nullptr);
+/// Removes `name` (org/name: the whole repo; org/name@rev: that revision) from the cache.
+AUTOTIMM_API HubCacheRemoval hub_remove_cached(std::string_view name, bool dry_run = false,
+                                               Registry* registry = nullptr);
+
+/// Settings every hub resolver made from now on receives, on top of the environment's (the hf plugin reads
+/// endpoint, cache_dir, token, offline, symlinks, metadata_timeout_s, download_timeout_s, max_retries). Replaces
+/// earlier settings; an unknown key fails at the next hub use with a ConfigError naming it.
+///   autotimm::set_hub_options(autotimm::Config::parse(R"({"offline": true})"));
+AUTOTIMM_API void set_hub_options(const Config& settings);
+/// A resolver from `entry`'s factory with the settings above. Every hub use in the library goes through here.
+AUTOTIMM_API std::shared_ptr<HubResolver> make_hub_resolver(const HubResolverEntry& entry);
 
 /// `name` without a hub prefix, split at '@': "hf-hub:timm/x@v1" → {"timm/x", "v1"}; "timm/x" keeps "timm/".
 AUTOTIMM_API HubModelRef parse_hub_name(std::string_view name);

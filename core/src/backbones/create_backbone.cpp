@@ -129,7 +129,7 @@ fs::path hub_folder(Registry& registry, const std::string& hub_id, const std::st
   const std::string name = "hf-hub:" + hub_id;
   const HubResolverEntry* entry = resolver_for(registry, name, &prefix);
   if (entry == nullptr) no_resolver(what, "hf-hub:");
-  auto resolver = entry->factory(Config());
+  auto resolver = make_hub_resolver(*entry);
   return resolver->resolve(parse_hub_name(name));
 }
 
@@ -152,7 +152,7 @@ std::shared_ptr<Backbone> create_backbone(std::string_view name, const BackboneO
 
   std::string prefix;
   if (const HubResolverEntry* entry = resolver_for(registry, name, &prefix)) {
-    auto resolver = entry->factory(Config());
+    auto resolver = make_hub_resolver(*entry);
     const fs::path folder = resolver->resolve(parse_hub_name(name));
     return from_folder(folder, options, registry, what);
   }

@@ -4,8 +4,13 @@
 #include "autotimm/error.hpp"
 #include "autotimm/registry.hpp"
 
+#include <mutex>
+
 namespace autotimm {
 namespace {
+
+std::mutex settings_mutex;
+boost::json::object settings_json;
 
 std::shared_ptr<HubResolver> hf_resolver(Registry& registry) {
   const HubResolverEntry* entry = registry.hub_resolvers().find("hf-hub");
@@ -14,12 +19,26 @@ std::shared_ptr<HubResolver> hf_resolver(Registry& registry) {
         "no Hugging Face Hub resolver is registered: the hf hub plugin (libautotimm_hub_hf.so) is not loaded; "
         "check AUTOTIMM_PLUGIN_PATH and `autotimm plugins`");
   }
-  return entry->factory(Config());
+  return make_hub_resolver(*entry);
 }
 
 Registry& chosen(Registry* registry) { return registry ? *registry : autotimm::registry(); }
 
 }  // namespace
+
+void set_hub_options(const Config& settings) {
+  const std::lock_guard lock(settings_mutex);
+  settings_json = settings.json();
+}
+
+std::shared_ptr<HubResolver> make_hub_resolver(const HubResolverEntry& entry) {
+  boost::json::object settings;
+  {
+    const std::lock_guard lock(settings_mutex);
+    settings = settings_json;
+  }
+  return entry.factory(Config(std::move(settings), "the hub settings (autotimm::set_hub_options)"));
+}
 
 HubModelRef parse_hub_name(std::string_view name) {
   for (std::string_view prefix : {"hf-hub:", "hf_hub:"}) {
@@ -59,4 +78,13 @@ std::vector<HubCachedModel> hub_cached_models(Registry* registry) {
   return hf_resolver(chosen(registry))->cached_models();
 }
 
+HubCacheRemoval hub_prune_cache(const HubCachePruneOptions& options, Registry* registry) {
+  return hf_resolver(chosen(registry))->prune_cache(options);
+}
+
+HubCacheRemoval hub_remove_cached(std::string_view name, bool dry_run, Registry* registry) {
+  return hf_resolver(chosen(registry))->remove_cached(parse_hub_name(name), dry_run);
+}
+
 }  // namespace autotimm
+

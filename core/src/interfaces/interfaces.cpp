@@ -2,6 +2,7 @@
 // once, in libautotimm, so dynamic_cast and catch work across plugin libraries.
 #include "autotimm/backbone.hpp"
 #include "autotimm/callback.hpp"
+#include "autotimm/error.hpp"
 #include "autotimm/head.hpp"
 #include "autotimm/hub_resolver.hpp"
 #include "autotimm/logger.hpp"
@@ -15,6 +16,14 @@ Loss::~Loss() = default;
 Logger::~Logger() = default;
 Callback::~Callback() = default;
 HubResolver::~HubResolver() = default;
+
+HubCacheRemoval HubResolver::prune_cache(const HubCachePruneOptions&) {
+  throw HubError("this hub resolver keeps no local cache that can be pruned");
+}
+
+HubCacheRemoval HubResolver::remove_cached(const HubModelRef& model, bool) {
+  throw HubError("cannot remove '" + model.repo_id + "': this hub resolver keeps no local cache");
+}
 
 std::string_view to_string(RunStatus status) {
   switch (status) {

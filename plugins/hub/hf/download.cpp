@@ -46,14 +46,14 @@ std::optional<fs::path> FileDownloader::from_cache_only(const FileRequest& reque
   if (auto file = cache_.cached_file(request.repo_id, request.revision, request.filename)) return file;
   throw NotFoundError("cannot find " + subject_of(request) + " in the hub cache '" + cache_.root().string() + "' (" +
                       why + (commit ? "" : "; no refs/" + request.revision + " for that repo") +
-                      "); run once with network access, or unset HF_HUB_OFFLINE");
+                      "); run once with network access, or turn offline mode off");
 }
 
 std::optional<fs::path> FileDownloader::fetch(const FileRequest& request) const {
   check_repo_id(request.repo_id);
   check_revision(request.revision);
   check_repo_filename(request.filename);
-  if (options_.offline) return from_cache_only(request, "HF_HUB_OFFLINE is set");
+  if (options_.offline) return from_cache_only(request, "offline mode: HF_HUB_OFFLINE or the hub option 'offline' is set");
   if (is_commit_hash(request.revision)) {
     const fs::path snapshot = cache_.snapshot_path(request.repo_id, request.revision, request.filename);
     if (fs::exists(snapshot)) return snapshot;
@@ -181,6 +181,7 @@ void FileDownloader::download_blob(const FileRequest& request, const Metadata& m
         fs::remove(incomplete);
         written = 0;
       } else if (answer.status >= 400 && !is_retryable_status(answer.status)) {
+        if (origin_of(answer.url) != origin_of(options_.endpoint)) throw_download_host_error(answer, subject_of(request));
         throw_hub_error(answer, request.repo_id, subject_of(request));
       } else if (answer.status < 300) {
         if (!started && metadata.size == 0) std::ofstream(incomplete, std::ios::binary | std::ios::trunc);

@@ -104,7 +104,7 @@ std::string HfHubResolver::search_url(const HubSearchQuery& query) const {
 
 std::vector<HubModelInfo> HfHubResolver::search(const HubSearchQuery& query) {
   if (options_.offline) {
-    throw HubError("cannot search the Hub: HF_HUB_OFFLINE is set; unset it to search");
+    throw HubError("cannot search the Hub in offline mode (HF_HUB_OFFLINE or the hub option 'offline'); turn it off to search");
   }
   std::vector<HubModelInfo> models;
   std::string url = search_url(query);
@@ -127,7 +127,7 @@ std::vector<HubModelInfo> HfHubResolver::search(const HubSearchQuery& query) {
 HubModelInfo HfHubResolver::model_info(const HubModelRef& model) {
   check_repo_id(model.repo_id);
   if (options_.offline) {
-    throw HubError("cannot read the Hub's info on '" + model.repo_id + "': HF_HUB_OFFLINE is set; unset it");
+    throw HubError("cannot read the Hub's info on '" + model.repo_id + "' in offline mode (HF_HUB_OFFLINE or the hub option 'offline'); turn it off");
   }
   std::string url = options_.endpoint + "/api/models/" + model.repo_id;
   if (!model.revision.empty()) url += "/revision/" + url_encode(model.revision);

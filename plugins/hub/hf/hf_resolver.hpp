@@ -20,6 +20,12 @@ class HfHubResolver final : public HubResolver {
   std::vector<HubModelInfo> search(const HubSearchQuery& query) override;
   HubModelInfo model_info(const HubModelRef& model) override;
   std::vector<HubCachedModel> cached_models() override { return downloader_.cache().list_models(); }
+  HubCacheRemoval prune_cache(const HubCachePruneOptions& options) override {
+    return downloader_.cache().prune(options);
+  }
+  HubCacheRemoval remove_cached(const HubModelRef& model, bool dry_run) override {
+    return downloader_.cache().remove(model.repo_id, model.revision, dry_run);
+  }
 
   /// One file of a repo into the cache (nullopt when the repo has no such file at that revision).
   std::optional<std::filesystem::path> download_file(const HubModelRef& model, const std::string& filename);

@@ -165,14 +165,21 @@ std::string HttpClient::to_endpoint(std::string url) const {
   return url;
 }
 
+std::chrono::milliseconds retry_after_wait(const std::string& value, std::time_t now) {
+  // Delay-seconds, or an HTTP date (RFC 9110 §10.2.3) that libcurl's date parser reads in all three formats.
+  if (!value.empty() && value.find_first_not_of("0123456789") == std::string::npos) {
+    return std::chrono::seconds(value.size() > 6 ? 999999 : std::stol(value));
+  }
+  const std::time_t when = curl_getdate(value.c_str(), nullptr);
+  if (when == -1 || when <= now) return std::chrono::milliseconds(0);
+  return std::chrono::seconds(when - now);
+}
+
 void HttpClient::back_off(int attempt, const HttpResponse* response) const {
   auto wait = options_.first_backoff * (1LL << std::min(attempt, 10));
   if (response != nullptr) {
     if (const auto retry_after = response->header("retry-after")) {
-      try {
-        wait = std::max<std::chrono::milliseconds>(wait, std::chrono::seconds(std::stol(*retry_after)));
-      } catch (const std::exception&) {  // an HTTP date: keep the exponential wait
-      }
+      wait = std::max<std::chrono::milliseconds>(wait, retry_after_wait(*retry_after));
     }
   }
   std::this_thread::sleep_for(std::min<std::chrono::milliseconds>(wait, std::chrono::seconds(8)));

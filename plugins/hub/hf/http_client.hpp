@@ -3,6 +3,7 @@
 // the endpoint's own origin and never to a CDN or any other host; 429, 5xx and dropped connections are retried
 // with exponential backoff.
 #include <chrono>
+#include <ctime>
 #include <functional>
 #include <optional>
 #include <string>
@@ -83,5 +84,7 @@ std::string resolve_location(std::string_view base, std::string_view location);
 /// Percent-encodes everything but unreserved characters and the characters in `keep`.
 std::string url_encode(std::string_view text, std::string_view keep = "");
 bool is_retryable_status(long status);
+/// How long a `Retry-After` value asks to wait: delay-seconds or an HTTP date (0 when past or unreadable).
+std::chrono::milliseconds retry_after_wait(const std::string& value, std::time_t now = std::time(nullptr));
 
 }  // namespace autotimm::hf

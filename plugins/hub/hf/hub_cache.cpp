@@ -81,6 +81,31 @@ void check_repo_id(std::string_view repo_id) {
   }
 }
 
+std::string repo_id_of_folder(const fs::path& folder) {
+  std::string id = folder.filename().string();
+  if (id.starts_with("models--")) id.erase(0, 8);
+  for (std::size_t at = id.find("--"); at != std::string::npos; at = id.find("--", at + 1)) id.replace(at, 2, "/");
+  return id;
+}
+
+std::string read_ref_file(const fs::path& file) {
+  std::ifstream in(file);
+  std::string commit(std::istreambuf_iterator<char>(in), {});
+  while (!commit.empty() && std::isspace(static_cast<unsigned char>(commit.back()))) commit.pop_back();
+  return commit;
+}
+
+std::uintmax_t stored_bytes(const fs::path& path) {
+  std::error_code ec;
+  if (fs::is_symlink(path, ec)) return 0;
+  if (fs::is_regular_file(path, ec)) return fs::file_size(path, ec);
+  std::uintmax_t total = 0;
+  for (const auto& entry : fs::recursive_directory_iterator(path, ec)) {
+    if (!entry.is_symlink(ec) && entry.is_regular_file(ec)) total += entry.file_size(ec);
+  }
+  return total;
+}
+
 HubCache::HubCache(fs::path root) : root_(std::move(root)) {}
 
 fs::path HubCache::repo_folder(std::string_view repo_id) const {
@@ -109,10 +134,7 @@ fs::path HubCache::lock_path(std::string_view repo_id, std::string_view etag) co
 
 std::optional<std::string> HubCache::commit_for(std::string_view repo_id, std::string_view revision) const {
   if (is_commit_hash(revision)) return std::string(revision);
-  std::ifstream in(repo_folder(repo_id) / "refs" / std::string(revision));
-  if (!in) return std::nullopt;
-  std::string commit(std::istreambuf_iterator<char>(in), {});
-  while (!commit.empty() && std::isspace(static_cast<unsigned char>(commit.back()))) commit.pop_back();
+  const std::string commit = read_ref_file(repo_folder(repo_id) / "refs" / std::string(revision));
   if (!is_commit_hash(commit)) return std::nullopt;
   return commit;
 }
@@ -179,24 +201,13 @@ std::vector<HubCachedModel> HubCache::list_models() const {
     if (!name.starts_with("models--") || !item.is_directory(ec)) continue;
     HubCachedModel model;
     model.folder = item.path();
-    // models--org--name → org/name (repo ids never contain "--", check_repo_id refuses it).
-    std::string id = name.substr(8);
-    for (std::size_t at = id.find("--"); at != std::string::npos; at = id.find("--", at + 1)) id.replace(at, 2, "/");
-    model.repo_id = id;
-    // Stored content only, as huggingface_hub counts it: blobs, plus snapshot files that are copies rather than
-    // links (HF_HUB_DISABLE_SYMLINKS); links point into blobs/ and would count twice.
-    for (const char* part : {"blobs", "snapshots"}) {
-      for (const auto& file : fs::recursive_directory_iterator(item.path() / part, ec)) {
-        if (!file.is_symlink(ec) && file.is_regular_file(ec)) model.size_bytes += file.file_size(ec);
-      }
-    }
+    model.repo_id = repo_id_of_folder(item.path());
+    // As huggingface_hub counts it: blobs, plus snapshot files that are copies (HF_HUB_DISABLE_SYMLINKS).
+    model.size_bytes = stored_bytes(item.path() / "blobs") + stored_bytes(item.path() / "snapshots");
     const fs::path refs = item.path() / "refs";
     for (const auto& ref : fs::recursive_directory_iterator(refs, ec)) {
       if (!ref.is_regular_file(ec)) continue;
-      std::ifstream in(ref.path());
-      std::string commit;
-      std::getline(in, commit);
-      model.refs.emplace_back(fs::relative(ref.path(), refs, ec).string(), commit);
+      model.refs.emplace_back(fs::relative(ref.path(), refs, ec).string(), read_ref_file(ref.path()));
     }
     std::sort(model.refs.begin(), model.refs.end());
     for (const auto& snapshot : fs::directory_iterator(item.path() / "snapshots", ec)) {

@@ -24,6 +24,15 @@ void check_revision(std::string_view revision);
 /// Refuses a repo id that is not `[namespace/]name` of [A-Za-z0-9_.-] without `--` or `..`.
 void check_repo_id(std::string_view repo_id);
 
+/// models--org--name → org/name (repo ids never hold "--": check_repo_id refuses it).
+std::string repo_id_of_folder(const std::filesystem::path& folder);
+/// The commit a refs/ file holds, trailing whitespace trimmed (empty when unreadable).
+std::string read_ref_file(const std::filesystem::path& file);
+
+/// Bytes stored under `path` (a file or a folder): regular files only, never what a link points at, so a snapshot
+/// of links to blobs counts nothing and the blobs count once.
+std::uintmax_t stored_bytes(const std::filesystem::path& path);
+
 class HubCache {
  public:
   explicit HubCache(std::filesystem::path root);
@@ -52,6 +61,13 @@ class HubCache {
                                       std::string_view etag) const;
   /// Every `models--*` folder under the root: repo id, size, refs and snapshots, sorted by repo id.
   std::vector<HubCachedModel> list_models() const;
+
+  /// Frees space as `options` says (cache_cleanup.cpp). A blob or partial download goes only when its download
+  /// lock is free, so a running download in this or another process is never cut.
+  HubCacheRemoval prune(const HubCachePruneOptions& options) const;
+  /// The whole repo (empty revision), or one revision: its snapshot, every ref at that commit, its .no_exist
+  /// markers and the blobs no other snapshot uses. NotFoundError when the cache holds neither.
+  HubCacheRemoval remove(std::string_view repo_id, std::string_view revision, bool dry_run) const;
 
   /// Writes CACHEDIR.TAG at the root if missing, so backup tools skip the cache.
   void write_cachedir_tag() const;

@@ -36,4 +36,16 @@ void throw_hub_error(const HttpResponse& response, const std::string& repo_id, c
                  (server_message.empty() ? "" : ": " + server_message) + "; check HF_ENDPOINT");
 }
 
+void throw_download_host_error(const HttpResponse& response, const std::string& subject) {
+  const std::string host = origin_of(response.url);
+  const std::string where = " (HTTP " + std::to_string(response.status) + " from " + host + ")";
+  if (response.status == 401 || response.status == 403) {
+    throw HubError("cannot download " + subject + ": the download host refused the file" + where +
+                   " although the Hub granted access, so HF_TOKEN is not the cause; the signed link may have "
+                   "expired (run again) or a proxy or firewall blocks " + host);
+  }
+  throw HubError("cannot download " + subject + ": the download host answered" + where +
+                 "; run again, and check proxies between here and " + host);
+}
+
 }  // namespace autotimm::hf

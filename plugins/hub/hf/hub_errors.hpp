@@ -22,4 +22,9 @@ class RepoNotFoundError : public NotFoundError {
 /// Throws the error `response` stands for; `subject` says what was asked ("'config.json' of timm/x@main").
 [[noreturn]] void throw_hub_error(const HttpResponse& response, const std::string& repo_id, const std::string& subject);
 
+/// Throws for an error answer from the download host the Hub redirected to (a CDN, another origin than the
+/// endpoint): the Hub already granted access there, so a 401/403 is an expired link or a blocking proxy, not a
+/// token problem.
+[[noreturn]] void throw_download_host_error(const HttpResponse& response, const std::string& subject);
+
 }  // namespace autotimm::hf

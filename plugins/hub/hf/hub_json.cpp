@@ -23,10 +23,40 @@ std::int64_t int_field(const json::object& object, std::string_view key) {
   return 0;
 }
 
+/// A card field that may be one string or a list of strings (YAML front matter allows both).
+std::vector<std::string> strings_field(const json::object& object, std::string_view key) {
+  std::vector<std::string> out;
+  const json::value* value = object.if_contains(key);
+  if (value == nullptr) return out;
+  if (value->is_string()) out.emplace_back(value->as_string());
+  if (value->is_array()) {
+    for (const json::value& item : value->as_array()) {
+      if (item.is_string()) out.emplace_back(item.as_string());
+    }
+  }
+  return out;
+}
+
+HubModelCard card_from(const json::object& card_data) {
+  return HubModelCard{.license = strings_field(card_data, "license"),
+                      .library_name = string_field(card_data, "library_name"),
+                      .datasets = strings_field(card_data, "datasets"),
+                      .metrics = strings_field(card_data, "metrics"),
+                      .tags = strings_field(card_data, "tags"),
+                      .base_model = strings_field(card_data, "base_model")};
+}
+
 HubModelInfo info_from(const json::object& object) {
   HubModelInfo info;
   info.id = string_field(object, "id");
   if (info.id.empty()) info.id = string_field(object, "modelId");
+  info.author = string_field(object, "author");
+  info.sha = string_field(object, "sha");
+  info.library_name = string_field(object, "library_name");
+  info.gated = string_field(object, "gated");  // false (a bool) when open: stays empty
+  if (const json::value* card = object.if_contains("cardData"); card != nullptr && card->is_object()) {
+    info.card = card_from(card->as_object());
+  }
   info.downloads = int_field(object, "downloads");
   info.likes = int_field(object, "likes");
   info.last_modified = string_field(object, "lastModified");

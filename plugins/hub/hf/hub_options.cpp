@@ -7,6 +7,8 @@
 #include <fstream>
 #include <iterator>
 
+#include "autotimm/error.hpp"
+
 namespace autotimm::hf {
 
 namespace {
@@ -62,6 +64,35 @@ HubOptions hub_options_from_environment() {
   options.symlinks = !is_truthy(std::getenv("HF_HUB_DISABLE_SYMLINKS"));
   options.metadata_timeout_s = seconds_from("HF_HUB_ETAG_TIMEOUT", options.metadata_timeout_s);
   options.download_timeout_s = seconds_from("HF_HUB_DOWNLOAD_TIMEOUT", options.download_timeout_s);
+  return options;
+}
+
+HubOptions hub_options_from(const Config& settings) {
+  HubOptions options = hub_options_from_environment();
+  options.endpoint = settings.get("endpoint", options.endpoint);
+  while (options.endpoint.ends_with('/')) options.endpoint.pop_back();
+  options.cache_dir = settings.get("cache_dir", options.cache_dir.string());
+  options.token = settings.get("token", options.token);
+  options.offline = settings.get("offline", options.offline);
+  options.symlinks = settings.get("symlinks", options.symlinks);
+  const auto positive = [&](std::string_view key, auto current) {
+    const auto value = settings.get<std::int64_t>(key, static_cast<std::int64_t>(current));
+    if (value <= 0) {
+      throw ConfigError("hub option '" + std::string(key) + "' in " + settings.source() + " must be > 0, got " +
+                        std::to_string(value));
+    }
+    return static_cast<decltype(current)>(value);
+  };
+  options.metadata_timeout_s = positive("metadata_timeout_s", options.metadata_timeout_s);
+  options.download_timeout_s = positive("download_timeout_s", options.download_timeout_s);
+  if (const auto retries = settings.get_optional<std::int64_t>("max_retries")) {
+    if (*retries < 0 || *retries > 20) {
+      throw ConfigError("hub option 'max_retries' in " + settings.source() + " must be within 0..20, got " +
+                        std::to_string(*retries));
+    }
+    options.max_retries = static_cast<int>(*retries);
+  }
+  settings.expect_all_used();
   return options;
 }
 

@@ -4,6 +4,8 @@
 #include <filesystem>
 #include <string>
 
+#include "autotimm/config.hpp"
+
 namespace autotimm::hf {
 
 struct HubOptions {
@@ -20,6 +22,11 @@ struct HubOptions {
 
 /// The options the environment asks for, with huggingface_hub's defaults.
 HubOptions hub_options_from_environment();
+
+/// The environment's options with the application's settings on top (`autotimm::set_hub_options`): keys endpoint,
+/// cache_dir, token, offline, symlinks, metadata_timeout_s, download_timeout_s, max_retries. ConfigError names an
+/// unknown key or a bad value.
+HubOptions hub_options_from(const Config& settings);
 
 /// True for 1, ON, YES, TRUE in any case, as huggingface_hub reads its boolean variables.
 bool is_truthy(const char* value);

@@ -26,14 +26,29 @@ struct HubSearchQuery {
   std::int64_t limit = 50;
 };
 
+/// The model card's YAML front matter as the Hub parses it (`cardData`); a string or a list in the card is a list here.
+struct HubModelCard {
+  std::vector<std::string> license = {};
+  std::string library_name = {};
+  std::vector<std::string> datasets = {};
+  std::vector<std::string> metrics = {};
+  std::vector<std::string> tags = {};
+  std::vector<std::string> base_model = {};
+};
+
 struct HubModelInfo {
   std::string id = {};
+  std::string author = {};
+  std::string sha = {};           ///< the commit the revision resolved to (model info; listings with `full`)
+  std::string library_name = {};
+  std::string gated = {};         ///< "", "auto" or "manual"
   std::int64_t downloads = 0;
   std::int64_t likes = 0;
   std::vector<std::string> tags = {};
   std::string last_modified = {};
   std::string pipeline_tag = {};
   std::vector<std::string> files = {};
+  std::optional<HubModelCard> card = {};  ///< model info only, when the repo has a card
 };
 
 /// One model in the local cache: what `autotimm hub cache list` shows.
@@ -45,6 +60,21 @@ struct HubCachedModel {
   std::vector<std::string> snapshots = {};                     ///< commits with a snapshot folder
 };
 
+/// What `autotimm hub cache prune` removes: always the blobs no snapshot uses and downloads abandoned half way;
+/// with `detached_snapshots` also snapshots no ref points at (old commits of a branch, and commit-pinned downloads).
+struct HubCachePruneOptions {
+  std::string repo_id = {};         ///< only this repo; empty = every repo in the cache
+  bool detached_snapshots = false;
+  bool dry_run = false;             ///< report what would go, remove nothing
+};
+
+/// What a prune or removal took away (or, in a dry run, would take).
+struct HubCacheRemoval {
+  std::vector<std::filesystem::path> removed = {};
+  std::uintmax_t freed_bytes = 0;                  ///< stored bytes, links not counted
+  std::vector<std::filesystem::path> in_use = {};  ///< left alone: a download holds its lock
+};
+
 class AUTOTIMM_API HubResolver {
  public:
   virtual ~HubResolver();
@@ -54,6 +84,11 @@ class AUTOTIMM_API HubResolver {
   virtual HubModelInfo model_info(const HubModelRef& model) = 0;
   /// The models in the local cache, by repo id; reads only the cache.
   virtual std::vector<HubCachedModel> cached_models() = 0;
+  /// Frees cache space; the default says this resolver keeps no cache it can prune (HubError).
+  virtual HubCacheRemoval prune_cache(const HubCachePruneOptions& options);
+  /// Removes a model from the cache: the whole repo, or with a revision that revision's snapshot, the refs that
+  /// point at it, and the blobs only it used. NotFoundError when the cache does not hold it.
+  virtual HubCacheRemoval remove_cached(const HubModelRef& model, bool dry_run);
 };
 
 }  // namespace autotimm

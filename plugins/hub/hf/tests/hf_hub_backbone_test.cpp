@@ -6,12 +6,15 @@
 
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <optional>
 #include <string>
 
 #include <boost/json.hpp>
 
 #include "autotimm/backbones.hpp"
+#include "autotimm/config.hpp"
 #include "autotimm/error.hpp"
 #include "autotimm/hub.hpp"
 #include "autotimm/plugin_loader.hpp"
@@ -161,12 +164,91 @@ TEST_F(HubFrontDoorTest, CommandLineSearchInfoAndDownload) {
   EXPECT_EQ(list[0].at("snapshots").as_array().size(), 1u);
   auto text = testing::run_command(cli + "hub cache list");
   EXPECT_NE(text.out.find("timm/vit_c  "), std::string::npos) << text.out;
-  EXPECT_EQ(testing::run_command(cli + "hub cache prune").exit_code, 2) << "only list exists";
+  auto pruned = testing::run_command(cli + "hub cache prune --detached --json");
+  ASSERT_EQ(pruned.exit_code, 0) << pruned.err;
+  EXPECT_EQ(boost::json::parse(pruned.out).at("freed_bytes").to_number<std::uint64_t>(), 0u) << "nothing unused yet";
+  auto dry = testing::run_command(cli + "hub cache rm timm/vit_c@main --dry-run");
+  ASSERT_EQ(dry.exit_code, 0) << dry.err;
+  EXPECT_NE(dry.out.find("would remove "), std::string::npos) << dry.out;
+  EXPECT_NE(dry.out.find("would free "), std::string::npos) << dry.out;
+  EXPECT_EQ(hub_cached_models(&registry).size(), 1u) << "a dry run removes nothing";
+  auto removed = testing::run_command(cli + "hub cache rm timm/vit_c");
+  ASSERT_EQ(removed.exit_code, 0) << removed.err;
+  EXPECT_TRUE(hub_cached_models(&registry).empty());
+  auto gone = testing::run_command(cli + "hub cache rm timm/vit_c");
+  EXPECT_EQ(gone.exit_code, 2) << gone.err;
+  EXPECT_NE(gone.err.find("not in the hub cache"), std::string::npos) << gone.err;
 
   auto missing = testing::run_command(cli + "hub info timm/resnet_x");
   EXPECT_EQ(missing.exit_code, 2) << missing.err;
   EXPECT_NE(missing.err.find("timm/resnet_x"), std::string::npos) << missing.err;
   EXPECT_EQ(testing::run_command(cli + "hub search --limit zero").exit_code, 2);
+}
+
+TEST_F(HubFrontDoorTest, InfoShowsTheModelCard) {
+  testing::FakeHubRepo carded;
+  carded.files = {{"config.json", "{}"},
+                  {"README.md", "---\nlicense: apache-2.0\ndatasets:\n- imagenet-1k\nmetrics:\n- accuracy\n---\n"}};
+  hub.add_repo("timm/carded", carded);
+  const std::string cli = std::string("'") + AUTOTIMM_CLI + "' ";
+  auto text = testing::run_command(cli + "hub info timm/carded");
+  ASSERT_EQ(text.exit_code, 0) << text.err;
+  EXPECT_NE(text.out.find("license     apache-2.0"), std::string::npos) << text.out;
+  EXPECT_NE(text.out.find("datasets    imagenet-1k"), std::string::npos) << text.out;
+  auto json = testing::run_command(cli + "hub info timm/carded --json");
+  ASSERT_EQ(json.exit_code, 0) << json.err;
+  EXPECT_EQ(boost::json::parse(json.out).at("card").at("metrics").as_array()[0].as_string(), "accuracy");
+}
+
+TEST_F(HubFrontDoorTest, SettingsFromTheApplicationReachTheResolver) {
+  hub_download("timm/resnet_a", &registry);
+  hub.clear_requests();
+  struct ResetHubOptions {
+    ~ResetHubOptions() { set_hub_options(Config()); }
+  } reset_at_exit;
+  set_hub_options(Config::parse(R"({"offline": true})"));
+  EXPECT_NO_THROW(hub_download("timm/resnet_a", &registry));
+  try {
+    hub_download("timm/resnet_b", &registry);
+    FAIL() << "offline: nothing to download from";
+  } catch (const NotFoundError& error) {
+    EXPECT_NE(std::string(error.what()).find("hub option 'offline'"), std::string::npos) << error.what();
+  }
+  EXPECT_EQ(hub.request_count(), 0u);
+  set_hub_options(Config::parse(R"({"ofline": true})"));
+  EXPECT_THROW(hub_download("timm/resnet_a", &registry), ConfigError);
+  set_hub_options(Config());
+  EXPECT_NO_THROW(hub_download("timm/resnet_b", &registry));
+}
+
+// Two processes download the same model at once: the second waits on the blob's lock while the first writes it,
+// then uses the first one's blob. One GET of the weights reaches the download host, and the cache holds one copy.
+TEST_F(HubFrontDoorTest, ConcurrentProcessesShareOneDownload) {
+  const std::string weights(2048, 'x');
+  hub.inject({.path_part = "/cdn/", .times = 1, .method = "GET", .stall_ms = 1500});
+  const std::string cli = std::string("'") + AUTOTIMM_CLI + "' hub download timm/resnet_a";
+  const std::string out1 = (home / "out1").string(), out2 = (home / "out2").string();
+  const auto both = testing::run_command("(" + cli + " >'" + out1 + "' & " + cli + " >'" + out2 + "' & wait)");
+  ASSERT_EQ(both.exit_code, 0) << both.err;
+  auto first_line = [](const fs::path& path) {
+    std::ifstream in(path);
+    std::string line;
+    std::getline(in, line);
+    return fs::path(line);
+  };
+  const fs::path folder1 = first_line(out1), folder2 = first_line(out2);
+  ASSERT_FALSE(folder1.empty());
+  EXPECT_EQ(folder1, folder2);
+  std::ifstream in(folder1 / "model.safetensors", std::ios::binary);
+  EXPECT_EQ(std::string(std::istreambuf_iterator<char>(in), {}), weights);
+  std::size_t weight_gets = 0;
+  for (const auto& request : hub.requests()) {
+    if (request.method == "GET" && request.target.starts_with("/cdn/")) ++weight_gets;
+  }
+  EXPECT_EQ(weight_gets, 1u);
+  for (const auto& blob : fs::directory_iterator(home / "hub" / "models--timm--resnet_a" / "blobs")) {
+    EXPECT_NE(blob.path().extension(), ".incomplete") << blob.path();
+  }
 }
 
 }  // namespace

@@ -2,12 +2,15 @@
 // mode, search pagination and the error messages. No network, no user cache.
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <cstdlib>
+#include <ctime>
 #include <fstream>
 #include <iterator>
 #include <thread>
 
 #include "autotimm/error.hpp"
+#include "file_lock.hpp"
 #include "fakes/fake_hub_server.hpp"
 #include "hf_resolver.hpp"
 #include "hub_cache.hpp"
@@ -365,7 +368,188 @@ TEST_F(HfHubTest, ConcurrentResolversEndWithOneGoodCopy) {
   EXPECT_EQ(blobs, 2u);
 }
 
+TEST_F(HfHubTest, ModelInfoCarriesTheModelCardFrontMatter) {
+  hub.add_repo("timm/carded", FakeHubRepo{.files = {{"config.json", "{}"},
+                                                   {"README.md", "---\nlicense: apache-2.0\nlibrary_name: timm\n"
+                                                                 "datasets:\n- imagenet-1k\n- imagenet-22k\n"
+                                                                 "metrics:\n- accuracy\ntags:\n- image-classification\n"
+                                                                 "- timm\n---\n# Model card\n"}}});
+  HfHubResolver resolver(options());
+  const HubModelInfo info = resolver.model_info({.repo_id = "timm/carded"});
+  ASSERT_TRUE(info.card.has_value());
+  EXPECT_EQ(info.card->license, (std::vector<std::string>{"apache-2.0"}));
+  EXPECT_EQ(info.card->library_name, "timm");
+  EXPECT_EQ(info.card->datasets, (std::vector<std::string>{"imagenet-1k", "imagenet-22k"}));
+  EXPECT_EQ(info.card->metrics, (std::vector<std::string>{"accuracy"}));
+  EXPECT_EQ(info.card->tags, (std::vector<std::string>{"image-classification", "timm"}));
+  EXPECT_EQ(info.author, "timm");
+  EXPECT_EQ(info.sha, commit_of("timm/carded"));
+  EXPECT_FALSE(resolver.model_info({.repo_id = "timm/tiny.a1_in1k"}).card.has_value()) << "no README, no card";
+}
+
+TEST(HfHubJsonTest, CardFieldsTakeAStringOrAList) {
+  const auto info = parse_model_info(R"({"id": "a/b", "gated": "manual", "cardData": {"license": ["mit", "other"],
+      "datasets": "imagenet-1k", "base_model": "timm/x", "metrics": 3}})",
+                                     "test");
+  ASSERT_TRUE(info.card.has_value());
+  EXPECT_EQ(info.card->license, (std::vector<std::string>{"mit", "other"}));
+  EXPECT_EQ(info.card->datasets, (std::vector<std::string>{"imagenet-1k"}));
+  EXPECT_EQ(info.card->base_model, (std::vector<std::string>{"timm/x"}));
+  EXPECT_TRUE(info.card->metrics.empty()) << "a number is not a metric name";
+  EXPECT_EQ(info.gated, "manual");
+}
+
+TEST_F(HfHubTest, DownloadHostRefusalIsNotBlamedOnTheToken) {
+  hub.inject({.path_part = "/cdn/", .times = 1, .status = 403, .body = "AccessDenied"});
+  try {
+    HfHubResolver(options()).resolve({.repo_id = "timm/tiny.a1_in1k"});
+    FAIL();
+  } catch (const HubError& error) {
+    const std::string message = error.what();
+    EXPECT_NE(message.find("download host refused"), std::string::npos) << message;
+    EXPECT_NE(message.find("localhost"), std::string::npos) << message;
+    EXPECT_EQ(message.find("gated"), std::string::npos) << message;
+  }
+}
+
+TEST(HfHttpClientTest, RetryAfterTakesSecondsOrAnHttpDate) {
+  const std::time_t now = 1'700'000'000;  // Tue, 14 Nov 2023 22:13:20 GMT
+  EXPECT_EQ(retry_after_wait("3", now), std::chrono::seconds(3));
+  EXPECT_EQ(retry_after_wait("Tue, 14 Nov 2023 22:13:25 GMT", now), std::chrono::seconds(5));
+  EXPECT_EQ(retry_after_wait("Tuesday, 14-Nov-23 22:13:30 GMT", now), std::chrono::seconds(10));  // RFC 850
+  EXPECT_EQ(retry_after_wait("Tue Nov 14 22:13:22 2023", now), std::chrono::seconds(2));          // asctime
+  EXPECT_EQ(retry_after_wait("Tue, 14 Nov 2023 22:13:00 GMT", now), std::chrono::seconds(0)) << "in the past";
+  EXPECT_EQ(retry_after_wait("soon", now), std::chrono::seconds(0));
+  EXPECT_EQ(retry_after_wait("", now), std::chrono::seconds(0));
+}
+
+TEST_F(HfHubTest, RetryAfterDateIsHonoured) {
+  char date[64];
+  const std::time_t in_two = std::time(nullptr) + 2;
+  std::tm tm{};
+  gmtime_r(&in_two, &tm);
+  std::strftime(date, sizeof date, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+  hub.inject({.path_part = "/api/models", .times = 1, .status = 503, .headers = {{"Retry-After", date}}});
+  HfHubResolver resolver(options());  // first_backoff is 1 ms: only the date can make it wait
+  const auto start = std::chrono::steady_clock::now();
+  EXPECT_EQ(resolver.search({.author = "timm"}).size(), 1u);
+  EXPECT_GE(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(900));
+}
+
+// The cache after a branch moved: the old snapshot is detached (no ref), plus an orphan blob and a partial
+// download nobody is writing.
+class HfHubCacheCleanupTest : public HfHubTest {
+ protected:
+  void SetUp() override {
+    HfHubResolver(options()).resolve({.repo_id = "timm/tiny.a1_in1k"});
+    old_commit = commit_of("timm/tiny.a1_in1k");
+    hub.add_repo("timm/tiny.a1_in1k", FakeHubRepo{.commit = std::string(40, 'b'),
+                                                  .files = {{"config.json", R"({"architecture":"tiny"})"},
+                                                            {"model.safetensors", big_weights('n')}}});
+    HfHubResolver resolver(options());
+    for (const char* file : {"config.json", "model.safetensors"}) {
+      ASSERT_TRUE(resolver.download_file({.repo_id = "timm/tiny.a1_in1k"}, file));
+    }
+    std::ofstream(repo / "blobs" / "0123orphan", std::ios::binary) << std::string(100, 'o');
+    std::ofstream(repo / "blobs" / "4567stale.incomplete", std::ios::binary) << std::string(50, 's');
+  }
+
+  std::size_t blob_count() const {
+    return static_cast<std::size_t>(std::distance(fs::directory_iterator(repo / "blobs"), fs::directory_iterator()));
+  }
+
+  const fs::path repo = temp / "hub" / "models--timm--tiny.a1_in1k";
+  std::string old_commit;
+};
+
+TEST_F(HfHubCacheCleanupTest, PruneTakesUnusedBlobsAndAbandonedDownloadsOnly) {
+  ASSERT_EQ(blob_count(), 5u);  // the old weights, the new weights, one config (same bytes), orphan, partial
+  HfHubResolver resolver(options());
+  const HubCacheRemoval removal = resolver.prune_cache({});
+  EXPECT_EQ(removal.removed, (std::vector<fs::path>{repo / "blobs" / "0123orphan", repo / "blobs" / "4567stale.incomplete"}));
+  EXPECT_EQ(removal.freed_bytes, 150u);
+  EXPECT_EQ(blob_count(), 3u);
+  EXPECT_TRUE(fs::exists(repo / "snapshots" / old_commit / "model.safetensors")) << "detached snapshots stay by default";
+}
+
+TEST_F(HfHubCacheCleanupTest, PruneDetachedDryRunReportsAndKeepsEverything) {
+  HfHubResolver resolver(options());
+  const HubCacheRemoval removal = resolver.prune_cache({.detached_snapshots = true, .dry_run = true});
+  EXPECT_EQ(removal.freed_bytes, 150u + big_weights('a').size());
+  EXPECT_EQ(removal.removed.size(), 4u);  // orphan, partial, the old weights blob, the old snapshot
+  EXPECT_EQ(blob_count(), 5u);
+  EXPECT_TRUE(fs::exists(repo / "snapshots" / old_commit));
+}
+
+TEST_F(HfHubCacheCleanupTest, PruneDetachedLeavesTheCurrentRevisionWhole) {
+  HfHubResolver resolver(options());
+  const HubCacheRemoval removal = resolver.prune_cache({.repo_id = "timm/tiny.a1_in1k", .detached_snapshots = true});
+  EXPECT_EQ(removal.freed_bytes, 150u + big_weights('a').size());
+  EXPECT_FALSE(fs::exists(repo / "snapshots" / old_commit));
+  EXPECT_FALSE(fs::exists(repo / "blobs" / testing::fake_hub_sha256(big_weights('a'))));
+  EXPECT_EQ(blob_count(), 2u);
+  hub.clear_requests();
+  HubOptions offline = options();
+  offline.offline = true;
+  const fs::path folder = HfHubResolver(offline).resolve({.repo_id = "timm/tiny.a1_in1k"});
+  EXPECT_EQ(read_text(folder / "model.safetensors"), big_weights('n'));
+  EXPECT_EQ(hub.request_count(), 0u);
+  EXPECT_THROW(resolver.prune_cache({.repo_id = "org/absent"}), NotFoundError);
+}
+
+TEST_F(HfHubCacheCleanupTest, PruneNeverTouchesADownloadInProgress) {
+  HfHubResolver resolver(options());
+  const auto held = FileLock::try_acquire(HubCache(temp / "hub").lock_path("timm/tiny.a1_in1k", "4567stale"));
+  ASSERT_NE(held, nullptr);
+  const HubCacheRemoval removal = resolver.prune_cache({});
+  EXPECT_EQ(removal.in_use, (std::vector<fs::path>{repo / "blobs" / "4567stale.incomplete"}));
+  EXPECT_TRUE(fs::exists(repo / "blobs" / "4567stale.incomplete"));
+  EXPECT_FALSE(fs::exists(repo / "blobs" / "0123orphan"));
+}
+
+TEST_F(HfHubCacheCleanupTest, RemoveARevisionOrTheWholeRepo) {
+  HfHubResolver resolver(options());
+  EXPECT_THROW(resolver.remove_cached({.repo_id = "timm/tiny.a1_in1k", .revision = "v2"}, false), NotFoundError);
+  const std::string new_commit(40, 'b');
+  const HubCacheRemoval main = resolver.remove_cached({.repo_id = "timm/tiny.a1_in1k", .revision = "main"}, false);
+  EXPECT_FALSE(fs::exists(repo / "refs" / "main"));
+  EXPECT_FALSE(fs::exists(repo / "snapshots" / new_commit));
+  EXPECT_FALSE(fs::exists(repo / "blobs" / testing::fake_hub_sha256(big_weights('n'))));
+  EXPECT_TRUE(fs::exists(repo / "snapshots" / old_commit / "model.safetensors")) << "the other snapshot stays whole";
+  EXPECT_TRUE(fs::exists(repo / "snapshots" / old_commit / "config.json")) << "a blob both used stays";
+  EXPECT_EQ(main.freed_bytes, 150u + big_weights('n').size() + 40u);  // + the 40-byte ref
+
+  const HubCacheRemoval pinned = resolver.remove_cached({.repo_id = "timm/tiny.a1_in1k", .revision = old_commit}, true);
+  EXPECT_TRUE(fs::exists(repo / "snapshots" / old_commit)) << "dry run";
+  EXPECT_FALSE(pinned.removed.empty());
+  resolver.remove_cached({.repo_id = "timm/tiny.a1_in1k"}, false);
+  EXPECT_FALSE(fs::exists(repo));
+  EXPECT_THROW(resolver.remove_cached({.repo_id = "timm/tiny.a1_in1k"}, false), NotFoundError);
+}
+
 using testing::ScopedEnv;
+
+TEST(HfHubOptionsTest, ApplicationSettingsOverrideTheEnvironment) {
+  const ScopedEnv endpoint("HF_ENDPOINT", "http://127.0.0.1:9");
+  const ScopedEnv online("HF_HUB_OFFLINE", "0");
+  const HubOptions options = hub_options_from(Config::parse(
+      R"({"endpoint": "http://mirror:8/", "offline": true, "cache_dir": "/tmp/c", "max_retries": 0,
+          "download_timeout_s": 30})"));
+  EXPECT_EQ(options.endpoint, "http://mirror:8");
+  EXPECT_TRUE(options.offline);
+  EXPECT_EQ(options.cache_dir, fs::path("/tmp/c"));
+  EXPECT_EQ(options.max_retries, 0);
+  EXPECT_EQ(options.download_timeout_s, 30);
+  EXPECT_EQ(hub_options_from(Config()).endpoint, "http://127.0.0.1:9");
+  try {
+    hub_options_from(Config::parse(R"({"ofline": true})", "app.json"));
+    FAIL();
+  } catch (const ConfigError& error) {
+    EXPECT_NE(std::string(error.what()).find("offline"), std::string::npos) << error.what();
+  }
+  EXPECT_THROW(hub_options_from(Config::parse(R"({"max_retries": 99})")), ConfigError);
+  EXPECT_THROW(hub_options_from(Config::parse(R"({"metadata_timeout_s": 0})")), ConfigError);
+}
 
 TEST(HfHubOptionsTest, EnvironmentFollowsHuggingfaceHubPrecedence) {
   autotimm::testing::TempDir home;
