@@ -7,6 +7,10 @@ target_sources(autotimm PRIVATE
   ${CMAKE_CURRENT_LIST_DIR}/classifier.cpp
   ${CMAKE_CURRENT_LIST_DIR}/drop.cpp
   ${CMAKE_CURRENT_LIST_DIR}/channel_attention.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/layer_norm2d.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/grn.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/norm_mlp_classifier_head.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/weight_init.cpp
 )
 # helpers.cpp is plain arithmetic: it skips the torch precompiled header.
 set_source_files_properties(${CMAKE_CURRENT_LIST_DIR}/helpers.cpp
