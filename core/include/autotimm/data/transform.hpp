@@ -1,0 +1,111 @@
+#pragma once
+// Transforms: small named objects that change a decoded sample, composable from a config.
+//
+//   auto augment = autotimm::make_transforms(boost::json::parse(R"([
+//       {"name": "random_resized_crop", "size": 224, "scale": [0.08, 1.0]},
+//       {"name": "horizontal_flip", "p": 0.5},
+//       {"name": "color_jitter", "brightness": 0.4, "contrast": 0.4, "saturation": 0.4}])").as_array());
+//   autotimm::SampleRng rng(seed, epoch, index);
+//   augment->apply(sample, rng);
+//
+// Geometry follows torchvision and timm exactly (sizes, rounding, antialiased resampling as PIL does it); the
+// presets reproduce timm's transforms for a backbone's pretrained_cfg. Normalization is not a transform: the loader
+// converts, normalizes and collates in one pass into the batch tensor.
+#include <array>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <boost/json/array.hpp>
+#include <boost/json/object.hpp>
+
+#include "autotimm/config.hpp"
+#include "autotimm/data/image.hpp"
+#include "autotimm/data/random.hpp"
+#include "autotimm/export.hpp"
+
+namespace autotimm {
+
+struct PretrainedCfg;
+
+/// What a transform changes. Dense tasks add their targets (boxes, masks) here and every geometric transform
+/// moves them with the image.
+struct Sample {
+  Image image = {};
+};
+
+/// Resampling filters, as PIL names them (timm's `interpolation`).
+enum class Interpolation { nearest, bilinear, bicubic, box, hamming, lanczos };
+/// "bicubic" → Interpolation::bicubic; ConfigError listing the valid names otherwise.
+AUTOTIMM_API Interpolation interpolation_from_name(std::string_view name);
+AUTOTIMM_API std::string_view to_string(Interpolation interpolation);
+
+class AUTOTIMM_API Transform {
+ public:
+  virtual ~Transform();
+  /// The registered name ("resize", "color_jitter", ...).
+  virtual std::string_view name() const = 0;
+  /// Changes `sample`; all randomness comes from `rng`. Must be safe to call from several threads at once.
+  virtual void apply(Sample& sample, SampleRng& rng) const = 0;
+  /// Its options, as a config would spell them (for logs and hparams).
+  virtual boost::json::object describe() const;
+};
+
+using TransformPtr = std::shared_ptr<const Transform>;
+
+/// Applies transforms in order.
+class AUTOTIMM_API Compose final : public Transform {
+ public:
+  explicit Compose(std::vector<TransformPtr> transforms);
+  std::string_view name() const override { return "compose"; }
+  void apply(Sample& sample, SampleRng& rng) const override;
+  boost::json::object describe() const override;
+  const std::vector<TransformPtr>& transforms() const noexcept { return transforms_; }
+
+ private:
+  std::vector<TransformPtr> transforms_;
+};
+
+/// Builds one transform from `{"name": ..., options...}`. ConfigError names an unknown transform (with the closest
+/// names) or an unknown option.
+AUTOTIMM_API TransformPtr make_transform(const Config& spec);
+/// A Compose from a JSON array of such objects; `source` names it in messages.
+AUTOTIMM_API TransformPtr make_transforms(const boost::json::array& specs, const std::string& source = "<transforms>");
+
+using TransformFactory = std::function<TransformPtr(const Config& options)>;
+/// Adds a transform name (an application's own augmentation). Throws ConfigError when the name is taken.
+AUTOTIMM_API void register_transform(const std::string& name, TransformFactory factory, const std::string& description);
+/// Every registered transform name with its description, sorted.
+AUTOTIMM_API std::vector<std::pair<std::string, std::string>> list_transforms();
+
+/// The input pipeline a backbone expects: timm's resolved data config.
+struct AUTOTIMM_API DataConfig {
+  std::array<std::int64_t, 3> input_size = {3, 224, 224};
+  Interpolation interpolation = Interpolation::bicubic;
+  std::array<double, 3> mean = {0.485, 0.456, 0.406};
+  std::array<double, 3> std = {0.229, 0.224, 0.225};
+  double crop_pct = 0.875;
+  std::string crop_mode = "center";  ///< center, squash, border
+
+  /// From a backbone's pretrained_cfg (test sizes are for evaluation at another resolution and are not used).
+  static DataConfig from(const PretrainedCfg& cfg);
+};
+
+/// timm's eval transform: resize to floor(size / crop_pct) (the shorter side for "center"; both sides for
+/// "squash"), then a center crop to size ("border" crops a border of (1 - crop_pct) first).
+AUTOTIMM_API TransformPtr eval_transform(const DataConfig& config);
+
+/// The train transform of a preset:
+///   default        random_resized_crop (scale 0.08–1, ratio 3/4–4/3), horizontal flip, color jitter 0.4
+///   randaugment    random_resized_crop, horizontal flip, RandAugment (2 ops, magnitude 9)
+///   trivialaugment random_resized_crop, horizontal flip, TrivialAugmentWide
+///   light          random_resized_crop (scale 0.5–1), horizontal flip
+///   none           the eval transform
+/// ConfigError with the valid names for anything else.
+AUTOTIMM_API TransformPtr train_transform(std::string_view preset, const DataConfig& config);
+AUTOTIMM_API std::vector<std::string> train_presets();
+
+}  // namespace autotimm

@@ -1,0 +1,15 @@
+# Sources of core/src/data (decoding, dataset readers, the loader, the data modules): added to the autotimm target.
+# Decoding and the readers are torch-free and skip the precompiled header; the loader builds batch tensors.
+find_package(ZLIB REQUIRED)
+set(AUTOTIMM_DATA_PLAIN_SOURCES
+  ${CMAKE_CURRENT_LIST_DIR}/decode.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/csv.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/dataset.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/idx_reader.cpp
+)
+target_sources(autotimm PRIVATE ${AUTOTIMM_DATA_PLAIN_SOURCES}
+  ${CMAKE_CURRENT_LIST_DIR}/loader.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/image_data_module.cpp)
+set_source_files_properties(${AUTOTIMM_DATA_PLAIN_SOURCES} TARGET_DIRECTORY autotimm
+  PROPERTIES SKIP_PRECOMPILE_HEADERS ON)
+target_link_libraries(autotimm PRIVATE ZLIB::ZLIB)

@@ -1,0 +1,20 @@
+# Sources of core/src/transforms (the image type, sample randomness, transforms and presets): added to the
+# autotimm target. Pixel code never includes torch, so none of it takes the precompiled header. OpenCV provides
+# some kernels (see cv_image.hpp) and stays out of the public headers.
+find_package(OpenCV REQUIRED COMPONENTS core imgproc imgcodecs)
+set(AUTOTIMM_TRANSFORM_SOURCES
+  ${CMAKE_CURRENT_LIST_DIR}/image.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/random.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/transform.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/resample.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/geometry.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/presets.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/color_ops.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/color_transforms.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/auto_augment.cpp
+)
+target_sources(autotimm PRIVATE ${AUTOTIMM_TRANSFORM_SOURCES})
+set_source_files_properties(${AUTOTIMM_TRANSFORM_SOURCES} TARGET_DIRECTORY autotimm
+  PROPERTIES SKIP_PRECOMPILE_HEADERS ON)
+target_include_directories(autotimm SYSTEM PRIVATE ${OpenCV_INCLUDE_DIRS})
+target_link_libraries(autotimm PRIVATE ${OpenCV_LIBS})
