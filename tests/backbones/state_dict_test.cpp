@@ -1,7 +1,9 @@
 #include <gtest/gtest.h>
 
 #include "autotimm/error.hpp"
+#include "autotimm/pretrained_cfg_json.hpp"
 #include "autotimm/state_dict.hpp"
+#include "autotimm/state_dict_adapter.hpp"
 #include "support/error_text.hpp"
 #include "test_net.hpp"
 
@@ -89,6 +91,50 @@ TEST(StateDict, DropsTheClassifierWhenClassCountsDiffer) {
   auto headless_report = load_state_dict(*headless, tensors, {.classifier = "fc"});
   EXPECT_EQ(headless_report.dropped, (std::vector<std::string>{"fc.bias", "fc.weight"}));
   EXPECT_TRUE(headless_report.unexpected.empty());
+}
+
+TEST(StateDict, DropsEveryClassifierOfACommaSeparatedList) {
+  // DeiT's ("head", "head_dist") as one string; the list reads from and writes to config.json as timm's array.
+  auto source = std::make_shared<TestNetImpl>(3, 4, 10);
+  auto target = std::make_shared<TestNetImpl>(3, 4, 5);
+  auto tensors = tensors_of(*source);
+  tensors["conv1.weight"] = tensors["conv1.weight"] * 2;
+  auto report = load_state_dict(*target, tensors, {.classifier = "head,fc"});
+  EXPECT_EQ(report.dropped, (std::vector<std::string>{"fc.weight", "fc.bias"}));
+  EXPECT_TRUE(torch::equal(target->conv1->weight, tensors["conv1.weight"]));
+
+  PretrainedCfg cfg;
+  cfg.classifier = "head,head_dist";
+  const auto json = pretrained_cfg_to_json(cfg);
+  ASSERT_TRUE(json.at("classifier").is_array());
+  EXPECT_EQ(json.at("classifier").as_array().size(), 2u);
+  EXPECT_EQ(pretrained_cfg_from_json(json, "cfg").classifier, "head,head_dist");
+}
+
+// A model that renames an old key and scales a tensor before loading, as a family's adapter would.
+class AdaptingNetImpl : public TestNetImpl, public StateDictAdapter {
+ public:
+  AdaptingNetImpl() : TestNetImpl(3, 4, 10) {}
+  std::vector<std::string> adapt_state_dict(std::map<std::string, torch::Tensor>& tensors,
+                                            const std::string& source) const override {
+    sources.push_back(source);
+    auto old = tensors.extract("fc.old_weight");
+    if (old.empty()) return {};
+    tensors["fc.weight"] = old.mapped() * 2;
+    return {"fc.weight"};
+  }
+  mutable std::vector<std::string> sources;
+};
+
+TEST(StateDict, AStateDictAdapterRewritesTheFileBeforeTheStrictChecks) {
+  auto source = std::make_shared<TestNetImpl>(3, 4, 10);
+  auto target = std::make_shared<AdaptingNetImpl>();
+  auto tensors = tensors_of(*source);
+  tensors["fc.old_weight"] = tensors.extract("fc.weight").mapped();
+  const auto report = load_state_dict(*target, tensors, {.source = "old.safetensors"});
+  EXPECT_EQ(target->sources, std::vector<std::string>{"old.safetensors"});
+  EXPECT_EQ(report.adapted, std::vector<std::string>{"fc.weight"});
+  EXPECT_TRUE(torch::allclose(target->fc->weight, source->fc->weight * 2));
 }
 
 TEST(StateDict, AdaptsTheFirstConvToOtherChannelCounts) {

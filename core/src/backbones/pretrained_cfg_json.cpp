@@ -1,5 +1,7 @@
 #include "autotimm/pretrained_cfg_json.hpp"
 
+#include <algorithm>
+
 #include "autotimm/error.hpp"
 
 namespace autotimm {
@@ -73,6 +75,15 @@ class FieldReader {
       out = value;
     }
   }
+  // A module name, or timm's tuple of names (DeiT's ["head", "head_dist"]), kept comma-separated.
+  void names(const char* key, std::string& out) const {
+    const auto* v = find(key);
+    if (v == nullptr || v->is_string()) return string(key, out);
+    std::vector<std::string> list;
+    strings(key, list);
+    out.clear();
+    for (const auto& name : list) out += (out.empty() ? "" : ",") + name;
+  }
   void strings(const char* key, std::vector<std::string>& out) const {
     if (const auto* v = find(key)) {
       if (!v->is_array()) wrong(key, "an array of strings");
@@ -118,7 +129,7 @@ PretrainedCfg pretrained_cfg_from_json(const boost::json::object& json, const st
   r.integer("num_classes", cfg.num_classes);
   r.strings("label_names", cfg.label_names);
   r.string("first_conv", cfg.first_conv);
-  r.string("classifier", cfg.classifier);
+  r.names("classifier", cfg.classifier);
   r.string("license", cfg.license);
   r.string("paper_ids", cfg.paper);
   r.string("notes", cfg.notes);
@@ -148,7 +159,17 @@ boost::json::object pretrained_cfg_to_json(const PretrainedCfg& cfg) {
     out["label_names"] = std::move(labels);
   }
   out["first_conv"] = cfg.first_conv;
-  out["classifier"] = cfg.classifier;
+  if (cfg.classifier.find(',') == std::string::npos) {
+    out["classifier"] = cfg.classifier;
+  } else {
+    boost::json::array names;  // timm's tuple
+    for (std::size_t begin = 0; begin <= cfg.classifier.size();) {
+      const std::size_t end = std::min(cfg.classifier.find(',', begin), cfg.classifier.size());
+      names.push_back(boost::json::string(cfg.classifier.substr(begin, end - begin)));
+      begin = end + 1;
+    }
+    out["classifier"] = std::move(names);
+  }
   if (!cfg.license.empty()) out["license"] = cfg.license;
   return out;
 }

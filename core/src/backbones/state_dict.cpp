@@ -2,11 +2,13 @@
 
 #include <torch/torch.h>
 
+#include <algorithm>
 #include <cmath>
 #include <set>
 
 #include "autotimm/error.hpp"
 #include "autotimm/names.hpp"
+#include "autotimm/state_dict_adapter.hpp"
 
 namespace autotimm {
 namespace {
@@ -17,8 +19,16 @@ std::string shape_text(at::IntArrayRef shape) {
   return out + "]";
 }
 
-bool under(const std::string& key, const std::string& prefix) {
-  return !prefix.empty() && (key == prefix || key.starts_with(prefix + "."));
+// `prefixes` is one module name or several separated by commas (timm's tuple, e.g. DeiT's "head,head_dist").
+bool under(const std::string& key, const std::string& prefixes) {
+  std::size_t begin = 0;
+  while (begin < prefixes.size()) {
+    const std::size_t end = std::min(prefixes.find(',', begin), prefixes.size());
+    const std::string prefix = prefixes.substr(begin, end - begin);
+    if (!prefix.empty() && (key == prefix || key.starts_with(prefix + "."))) return true;
+    begin = end + 1;
+  }
+  return false;
 }
 
 // "a, b, c and 12 more"
@@ -30,6 +40,9 @@ std::string first_ten(const std::vector<std::string>& keys) {
 }
 
 }  // namespace
+
+// The adapter's key function: its vtable and typeinfo live here, once, so plugins can cross-cast to it.
+StateDictAdapter::~StateDictAdapter() = default;
 
 std::vector<std::pair<std::string, torch::Tensor>> state_dict(const torch::nn::Module& module) {
   std::vector<std::pair<std::string, torch::Tensor>> out;
@@ -76,6 +89,10 @@ torch::Tensor adapt_input_conv(const torch::Tensor& weight, std::int64_t in_chan
 StateDictLoadReport load_state_dict(torch::nn::Module& module, std::map<std::string, torch::Tensor> tensors,
                                     const StateDictLoadOptions& options) {
   StateDictLoadReport report;
+  // The model's own adaptations first (a ViT resampling its position embedding), so strict checks see their result.
+  if (const auto* adapter = dynamic_cast<const StateDictAdapter*>(&module)) {
+    report.adapted = adapter->adapt_state_dict(tensors, options.source);
+  }
   std::vector<std::string> mismatches;
   std::vector<std::pair<torch::Tensor, torch::Tensor>> copies;  // (target, source), applied only if all is well
   std::set<std::string> consumed;

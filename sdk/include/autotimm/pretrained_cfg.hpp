@@ -27,7 +27,8 @@ struct PretrainedCfg {
   std::int64_t num_classes = 1000;
   std::vector<std::string> label_names = {};
   std::string first_conv = {};  ///< module whose weight adapts to another in_chans, e.g. "conv1"
-  std::string classifier = {};  ///< module dropped when num_classes differs, e.g. "fc"
+  std::string classifier = {};  ///< module dropped when num_classes differs, e.g. "fc"; several are separated by
+                                ///< commas ("head,head_dist"), written to config.json as timm's list
   std::string license = {};
   std::string paper = {};
   std::string notes = {};
