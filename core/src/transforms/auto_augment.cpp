@@ -261,7 +261,7 @@ int int_option(const Config& options, std::string_view key, std::int64_t fallbac
                std::int64_t high, const std::string& hint) {
   const auto value = options.get<std::int64_t>(key, fallback);
   if (value < low || value > high) {
-    throw ConfigError(option_where(options, key) + ": expected " + std::to_string(low) + ".." + std::to_string(high) +
+    throw ConfigError(options.where(key) + ": expected " + std::to_string(low) + ".." + std::to_string(high) +
                       ", got " + std::to_string(value) + "; " + hint);
   }
   return static_cast<int>(value);
@@ -304,7 +304,7 @@ std::vector<Builtin> auto_augment_transforms() {
          } else if (policy == "svhn") {
            table = kSvhnPolicy;
          } else {
-           throw ConfigError(option_where(o, "policy") + ": unknown AutoAugment policy '" + policy +
+           throw ConfigError(o.where("policy") + ": unknown AutoAugment policy '" + policy +
                              "'; expected one of imagenet, cifar10, svhn");
          }
          return std::make_shared<AutoAugment>(policy, table, gray_fill_option(o));

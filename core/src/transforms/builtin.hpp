@@ -17,8 +17,6 @@ std::vector<Builtin> geometry_transforms();      // geometry.cpp: resize, crops,
 std::vector<Builtin> color_transforms();         // color_transforms.cpp: color jitter, grayscale, ...
 std::vector<Builtin> auto_augment_transforms();  // auto_augment.cpp: randaugment, trivialaugment, autoaugment
 
-/// "option '<key>' in <source>": where a bad option value is, for messages.
-std::string option_where(const Config& options, std::string_view key);
 /// `options[key]` as [low, high] with low <= high, or `fallback`; ConfigError naming the key otherwise.
 std::pair<double, double> range_option(const Config& options, std::string_view key, std::pair<double, double> fallback);
 /// `options[key]` as a size: one int (square) or [height, width]; ConfigError unless positive.

@@ -42,7 +42,7 @@ std::optional<Range> jitter_range(const Config& options, std::string_view key, d
   } else {
     const double value = options.require<double>(key);
     if (!(value >= 0.0)) {
-      throw ConfigError(option_where(options, key) + ": a single number must be non-negative, got " +
+      throw ConfigError(options.where(key) + ": a single number must be non-negative, got " +
                         number_text(value) + "; " + example);
     }
     range = {center - value, center + value};
@@ -50,7 +50,7 @@ std::optional<Range> jitter_range(const Config& options, std::string_view key, d
   }
   if (!(range.first >= bound.first && range.second <= bound.second)) {
     const std::string upper = std::isinf(bound.second) ? std::string("inf") : number_text(bound.second);
-    throw ConfigError(option_where(options, key) + ": expected a range within [" + number_text(bound.first) + ", " +
+    throw ConfigError(options.where(key) + ": expected a range within [" + number_text(bound.first) + ", " +
                       upper + "], got [" + number_text(range.first) + ", " + number_text(range.second) + "]; " +
                       example);
   }
@@ -183,7 +183,7 @@ std::pair<int, int> kernel_size_option(const Config& options) {
   }
   if (values.empty() || values.size() > 2 ||
       std::any_of(values.begin(), values.end(), [](std::int64_t v) { return v <= 0 || v % 2 == 0 || v > 1023; })) {
-    throw ConfigError(option_where(options, "kernel_size") +
+    throw ConfigError(options.where("kernel_size") +
                       ": expected one odd positive integer or [width, height] of odd positive integers (at most "
                       "1023); e.g. 23 for a 224-pixel image, as SimCLR uses");
   }
@@ -201,7 +201,7 @@ Range sigma_option(const Config& options) {
     }
   }
   if (!(sigma.first > 0.0) || !std::isfinite(sigma.second)) {
-    throw ConfigError(option_where(options, "sigma") + ": expected a positive number or [min, max] with 0 < min <= "
+    throw ConfigError(options.where("sigma") + ": expected a positive number or [min, max] with 0 < min <= "
                       "max, got [" + number_text(sigma.first) + ", " + number_text(sigma.second) + "]");
   }
   return sigma;
@@ -228,7 +228,7 @@ std::vector<Builtin> color_transforms() {
        [](const Config& o) -> TransformPtr {
          const auto channels = o.get<std::int64_t>("num_output_channels", 1);
          if (channels != 1 && channels != 3) {
-           throw ConfigError(option_where(o, "num_output_channels") + ": expected 1 or 3, got " +
+           throw ConfigError(o.where("num_output_channels") + ": expected 1 or 3, got " +
                              std::to_string(channels) + "; 3 keeps an RGB layout for RGB models");
          }
          return std::make_shared<Grayscale>(static_cast<int>(channels));
@@ -250,7 +250,7 @@ std::vector<Builtin> color_transforms() {
        [](const Config& o) -> TransformPtr {
          const double threshold = o.require<double>("threshold");
          if (!(threshold >= 0.0 && threshold <= 255.0)) {
-           throw ConfigError(option_where(o, "threshold") + ": expected a value within [0, 255], got " +
+           throw ConfigError(o.where("threshold") + ": expected a value within [0, 255], got " +
                              number_text(threshold) + "; values at or above it are inverted");
          }
          return std::make_shared<RandomColorOp>(
@@ -262,7 +262,7 @@ std::vector<Builtin> color_transforms() {
        [](const Config& o) -> TransformPtr {
          const auto bits = o.require<std::int64_t>("bits");
          if (bits < 0 || bits > 8) {
-           throw ConfigError(option_where(o, "bits") + ": expected 0..8 bits to keep per channel, got " +
+           throw ConfigError(o.where("bits") + ": expected 0..8 bits to keep per channel, got " +
                              std::to_string(bits));
          }
          return std::make_shared<RandomColorOp>(
@@ -293,7 +293,7 @@ std::vector<Builtin> color_transforms() {
        [](const Config& o) -> TransformPtr {
          const double factor = o.require<double>("sharpness_factor");
          if (!(factor >= 0.0) || !std::isfinite(factor)) {
-           throw ConfigError(option_where(o, "sharpness_factor") + ": expected a non-negative number, got " +
+           throw ConfigError(o.where("sharpness_factor") + ": expected a non-negative number, got " +
                              number_text(factor) + "; 0 blurs, 1 keeps, 2 sharpens");
          }
          return std::make_shared<RandomColorOp>(

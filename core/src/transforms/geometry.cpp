@@ -284,7 +284,7 @@ Fill fill_option(const Config& options) {
   }
   if ((values.size() != 1 && values.size() != 3) ||
       std::any_of(values.begin(), values.end(), [](std::int64_t v) { return v < 0 || v > 255; })) {
-    throw ConfigError(option_where(options, "fill") + " must be one value or [r, g, b], each 0..255");
+    throw ConfigError(options.where("fill") + " must be one value or [r, g, b], each 0..255");
   }
   const auto channel = [&](std::size_t c) { return static_cast<std::uint8_t>(values[values.size() == 3 ? c : 0]); };
   return Fill{channel(0), channel(1), channel(2)};
@@ -300,7 +300,7 @@ std::vector<Builtin> geometry_transforms() {
          const auto [height, width] = size_option(o, "size");
          const auto max_size = o.get<std::int64_t>("max_size", 0);
          if (max_size < 0 || (max_size > 0 && !shorter_side)) {
-           throw ConfigError("" + option_where(o, "max_size") + " needs a single 'size' and must be positive");
+           throw ConfigError(o.where("max_size") + " needs a single 'size' and must be positive");
          }
          return std::make_shared<Resize>(height, shorter_side ? 0 : width,
                                          interpolation_option(o, Interpolation::bilinear), static_cast<int>(max_size));
@@ -333,7 +333,7 @@ std::vector<Builtin> geometry_transforms() {
        [](const Config& o) -> TransformPtr {
          const auto [height, width] = size_option(o, "size");
          const auto padding = o.get<std::int64_t>("padding", 0);
-         if (padding < 0 || padding > 4096) throw ConfigError(option_where(o, "padding") + " must be 0..4096");
+         if (padding < 0 || padding > 4096) throw ConfigError(o.where("padding") + " must be 0..4096");
          return std::make_shared<RandomCrop>(height, width, static_cast<int>(padding), o.get("pad_if_needed", false),
                                              fill_option(o));
        },

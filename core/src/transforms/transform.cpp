@@ -149,15 +149,11 @@ DataConfig DataConfig::from(const PretrainedCfg& cfg) {
 
 namespace transforms {
 
-std::string option_where(const Config& options, std::string_view key) {
-  return "option '" + std::string(key) + "' in " + options.source();
-}
-
 std::pair<double, double> range_option(const Config& options, std::string_view key, std::pair<double, double> fallback) {
   if (!options.contains(key)) return fallback;
   const auto values = options.require<std::vector<double>>(key);
   if (values.size() != 2 || values[0] > values[1]) {
-    throw ConfigError(option_where(options, key) + " must be [low, high] with low <= high");
+    throw ConfigError(options.where(key) + " must be [low, high] with low <= high");
   }
   return {values[0], values[1]};
 }
@@ -170,11 +166,11 @@ std::pair<int, int> size_option(const Config& options, std::string_view key) {
   } else if (raw.is_array()) {
     values = options.require<std::vector<std::int64_t>>(key);
   } else {
-    throw ConfigError(option_where(options, key) + " must be a size: one integer or [height, width]");
+    throw ConfigError(options.where(key) + " must be a size: one integer or [height, width]");
   }
   if (values.empty() || values.size() > 2 ||
       std::any_of(values.begin(), values.end(), [](std::int64_t v) { return v <= 0 || v > 65536; })) {
-    throw ConfigError(option_where(options, key) + " must be one positive integer or [height, width], each at most 65536");
+    throw ConfigError(options.where(key) + " must be one positive integer or [height, width], each at most 65536");
   }
   const int height = static_cast<int>(values[0]);
   const int width = static_cast<int>(values.size() == 2 ? values[1] : values[0]);
@@ -184,7 +180,7 @@ std::pair<int, int> size_option(const Config& options, std::string_view key) {
 double probability_option(const Config& options, std::string_view key, double fallback) {
   const double p = options.get(key, fallback);
   if (!(p >= 0.0 && p <= 1.0)) {
-    throw ConfigError(option_where(options, key) + " must be within [0, 1], got " + std::to_string(p));
+    throw ConfigError(options.where(key) + " must be within [0, 1], got " + std::to_string(p));
   }
   return p;
 }

@@ -7,27 +7,11 @@
 #include <utility>
 
 #include "autotimm/error.hpp"
+#include "autotimm/model_args.hpp"
 #include "autotimm/names.hpp"
 
 namespace autotimm::resnet {
 namespace {
-
-std::string context(const Config& config, std::string_view key) {
-  const std::string dotted = config.path().empty() ? std::string(key) : config.path() + "." + std::string(key);
-  return "option '" + dotted + "' in " + config.source();
-}
-
-template <class Enum, std::size_t N>
-Enum parse_choice(const std::array<std::pair<std::string_view, Enum>, N>& table, std::string_view value,
-                  const std::string& where, std::string_view what) {
-  std::vector<std::string> valid;
-  for (const auto& [name, choice] : table) {
-    if (name == value) return choice;
-    valid.push_back("'" + std::string(name) + "'");
-  }
-  throw ConfigError(where + ": expected " + std::string(what) + " (" + join_names(valid) + "), got '" +
-                    std::string(value) + "'");
-}
 
 // Accepted spellings: ours plus timm's class and layer names.
 constexpr std::array<std::pair<std::string_view, BlockType>, 4> kBlocks = {{
@@ -52,11 +36,6 @@ constexpr std::array<std::pair<std::string_view, AttnType>, 3> kAttentions = {{
     {"eca", AttnType::eca},
 }};
 
-template <class T>
-void read(const Config& config, std::string_view key, T& field) {
-  field = config.get<T>(key, field);
-}
-
 }  // namespace
 
 ResNetOptions resnet_options_from(const Config& model_args, ResNetOptions defaults) {
@@ -64,39 +43,39 @@ ResNetOptions resnet_options_from(const Config& model_args, ResNetOptions defaul
   const Config& args = model_args;
 
   if (auto block = args.get_optional<std::string>("block")) {
-    options.block = parse_choice(kBlocks, *block, context(args, "block"), "a block type");
+    options.block = parse_choice(kBlocks, *block, args.where("block"), "a block type");
   }
-  read(args, "layers", options.layers);
-  read(args, "num_classes", options.num_classes);
-  read(args, "in_chans", options.in_chans);
-  read(args, "output_stride", options.output_stride);
+  read_arg(args, "layers", options.layers);
+  read_arg(args, "num_classes", options.num_classes);
+  read_arg(args, "in_chans", options.in_chans);
+  read_arg(args, "output_stride", options.output_stride);
   if (auto pool = args.get_optional<std::string>("global_pool")) {
-    options.global_pool = layers::parse_pool_type(*pool, context(args, "global_pool"));
+    options.global_pool = layers::parse_pool_type(*pool, args.where("global_pool"));
   }
-  read(args, "cardinality", options.cardinality);
-  read(args, "base_width", options.base_width);
-  read(args, "stem_width", options.stem_width);
+  read_arg(args, "cardinality", options.cardinality);
+  read_arg(args, "base_width", options.base_width);
+  read_arg(args, "stem_width", options.stem_width);
   if (auto stem = args.get_optional<std::string>("stem_type")) {
-    options.stem_type = parse_choice(kStems, *stem, context(args, "stem_type"), "a stem type");
+    options.stem_type = parse_choice(kStems, *stem, args.where("stem_type"), "a stem type");
   }
-  read(args, "replace_stem_pool", options.replace_stem_pool);
-  read(args, "block_reduce_first", options.block_reduce_first);
-  read(args, "down_kernel_size", options.down_kernel_size);
-  read(args, "avg_down", options.avg_down);
-  read(args, "channels", options.channels);
+  read_arg(args, "replace_stem_pool", options.replace_stem_pool);
+  read_arg(args, "block_reduce_first", options.block_reduce_first);
+  read_arg(args, "down_kernel_size", options.down_kernel_size);
+  read_arg(args, "avg_down", options.avg_down);
+  read_arg(args, "channels", options.channels);
   if (auto act = args.get_optional<std::string>("act_layer")) {
-    options.act_layer = layers::parse_activation(*act, context(args, "act_layer"));
+    options.act_layer = layers::parse_activation(*act, args.where("act_layer"));
   }
   if (auto norm = args.get_optional<std::string>("norm_layer")) {
-    options.norm_layer = parse_choice(kNorms, *norm, context(args, "norm_layer"), "a norm layer");
+    options.norm_layer = parse_choice(kNorms, *norm, args.where("norm_layer"), "a norm layer");
   }
   if (auto aa = args.get_optional<std::string>("aa_layer")) {
-    options.aa_layer = layers::parse_anti_alias(*aa, context(args, "aa_layer"));
+    options.aa_layer = layers::parse_anti_alias(*aa, args.where("aa_layer"));
   }
-  read(args, "drop_rate", options.drop_rate);
-  read(args, "drop_path_rate", options.drop_path_rate);
-  read(args, "drop_block_rate", options.drop_block_rate);
-  read(args, "zero_init_last", options.zero_init_last);
+  read_arg(args, "drop_rate", options.drop_rate);
+  read_arg(args, "drop_path_rate", options.drop_path_rate);
+  read_arg(args, "drop_block_rate", options.drop_block_rate);
+  read_arg(args, "zero_init_last", options.zero_init_last);
 
   // create_model drops top-level None keywords (the variant's value stays), but a None inside block_args reaches
   // the block: attn_layer null means no attention.
@@ -104,7 +83,7 @@ ResNetOptions resnet_options_from(const Config& model_args, ResNetOptions defaul
   if (block_args.contains("attn_layer") && block_args.json().at("attn_layer").is_null()) {
     options.attn_layer = AttnType::none;
   } else if (auto attn = block_args.get_optional<std::string>("attn_layer")) {
-    options.attn_layer = parse_choice(kAttentions, *attn, context(block_args, "attn_layer"), "an attention layer");
+    options.attn_layer = parse_choice(kAttentions, *attn, block_args.where("attn_layer"), "an attention layer");
   }
   return options;
 }

@@ -49,6 +49,9 @@ class AUTOTIMM_API Config {
   /// Marks a key as valid without reading it (an option accepted and deliberately ignored).
   void accept(std::string_view key) const;
 
+  /// "option '<dotted.path.key>' in <source>": where a bad value is, for messages.
+  std::string where(std::string_view key) const;
+
   /// ConfigError naming every key no reader asked for, each with the closest valid option.
   void expect_all_used() const;
 
@@ -62,7 +65,6 @@ class AUTOTIMM_API Config {
   struct State;
   Config(std::shared_ptr<State> state, const boost::json::object* object, std::string path);
   const boost::json::value* lookup(std::string_view key) const;
-  std::string where(std::string_view key) const;
 
   std::shared_ptr<State> state_;
   const boost::json::object* object_;

@@ -21,9 +21,10 @@ class Registrar;
 
 /// Bump the major version for any change to an interface's virtual functions, to a struct that crosses the plugin
 /// boundary, or to inline SDK code that plugins compile in. Additions that leave those alone bump the minor version.
-inline constexpr std::uint32_t kPluginAbiMajor = 1;
-/// Minor 1: StateDictAdapter (autotimm/state_dict_adapter.hpp), whose typeinfo plugins take from libautotimm.
-inline constexpr std::uint32_t kPluginAbiMinor = 1;
+/// Major 2: HubResolver gained prune_cache and remove_cached (its vtable changed). Minor 0 of major 2 includes what 1.1
+/// added: StateDictAdapter (autotimm/state_dict_adapter.hpp), whose typeinfo plugins take from libautotimm.
+inline constexpr std::uint32_t kPluginAbiMajor = 2;
+inline constexpr std::uint32_t kPluginAbiMinor = 0;
 
 /// Name of the exported entry point (and, in a static build, the prefix of its per-plugin twin).
 inline constexpr const char* kPluginEntryPoint = "autotimm_plugin_descriptor";

@@ -6,22 +6,16 @@
 #include <filesystem>
 
 #include "autotimm/plugin.hpp"
-#include "autotimm/plugin_loader.hpp"
+#include "autotimm/testing/plugin_registry.hpp"
 #include "autotimm/testing/timm_parity.hpp"
 
 extern "C" const autotimm::PluginDescriptor* autotimm_plugin_descriptor() noexcept;
 
 namespace {
 
-autotimm::Registry& convnext_registry() {
-  static autotimm::Registry registry;
-  static const bool loaded = autotimm::PluginLoader(registry).load_static(autotimm_plugin_descriptor()).loaded;
-  EXPECT_TRUE(loaded);
-  return registry;
-}
-
 TEST(ConvNeXtParity, AttoMatchesTimm) {
-  autotimm::testing::check_timm_parity(convnext_registry(), std::filesystem::path(AUTOTIMM_SHARED_DIR) / "fixtures",
+  autotimm::testing::check_timm_parity(autotimm::testing::registry_of(autotimm_plugin_descriptor()),
+                                       std::filesystem::path(AUTOTIMM_SHARED_DIR) / "fixtures",
                                        "convnext_atto.fixture");
 }
 

@@ -18,6 +18,8 @@
 #include "autotimm/plugin.hpp"
 #include "autotimm/plugin_loader.hpp"
 #include "autotimm/registry.hpp"
+#include "autotimm/state_dict.hpp"
+#include "autotimm/testing/plugin_registry.hpp"
 #include "support/error_text.hpp"
 #include "variants.hpp"
 
@@ -29,40 +31,15 @@ namespace {
 using autotimm::testing::error_text;
 using Shape = std::vector<std::int64_t>;
 
-// The plugin registered the way the application does it: through its descriptor, with every loader check.
-Registry& plugin_registry() {
-  static Registry registry;
-  static const bool loaded = [] {
-    PluginLoader loader(registry);
-    const auto& record = loader.load_static(autotimm_plugin_descriptor());
-    EXPECT_TRUE(record.loaded) << record.error;
-    return record.loaded;
-  }();
-  EXPECT_TRUE(loaded);
-  return registry;
-}
+Registry& plugin_registry() { return testing::registry_of(autotimm_plugin_descriptor()); }
 
 std::shared_ptr<Backbone> build(const std::string& name, const std::string& model_args = "{}") {
-  auto args = Config::parse(model_args, "model_args of " + name);
-  auto net = plugin_registry().backbones().get(name).factory(args);
-  args.expect_all_used();
-  return net;
-}
-
-// timm's state_dict order: each module's own parameters, then its buffers, then its children in registration order.
-std::vector<std::pair<std::string, torch::Tensor>> state_dict_of(const torch::nn::Module& module) {
-  std::vector<std::pair<std::string, torch::Tensor>> entries;
-  for (const auto& item : module.named_modules("", /*include_self=*/true)) {
-    const std::string prefix = item.key().empty() ? "" : item.key() + ".";
-    for (const auto& p : item.value()->named_parameters(false)) entries.emplace_back(prefix + p.key(), p.value());
-    for (const auto& b : item.value()->named_buffers(false)) entries.emplace_back(prefix + b.key(), b.value());
-  }
-  return entries;
+  return testing::build_backbone(plugin_registry(), name, model_args);
 }
 
 std::map<std::string, Shape> shapes_of(const torch::nn::Module& module) {
   std::map<std::string, Shape> shapes;
-  for (const auto& [key, tensor] : state_dict_of(module)) shapes[key] = tensor.sizes().vec();
+  for (const auto& [key, tensor] : state_dict(module)) shapes[key] = tensor.sizes().vec();
   return shapes;
 }
 
@@ -92,7 +69,7 @@ TEST(ConvNeXtCounts, ParametersAndKeysMatchTimm) {
     SCOPED_TRACE(expected.name);
     auto net = build(expected.name);
     EXPECT_EQ(parameter_count(*net), expected.parameters);
-    EXPECT_EQ(state_dict_of(*net).size(), expected.keys);
+    EXPECT_EQ(state_dict(*net).size(), expected.keys);
   }
   // The shared fixture's model: 10 classes (its README: 3.4 M).
   EXPECT_EQ(parameter_count(*build("convnext_atto", R"({"num_classes": 10})")), 3'377'730);
@@ -111,14 +88,14 @@ TEST(ConvNeXtCounts, DISABLED_OtherModelsAtFullSize) {
     SCOPED_TRACE(expected.name);
     auto net = build(expected.name);
     EXPECT_EQ(parameter_count(*net), expected.parameters);
-    EXPECT_EQ(state_dict_of(*net).size(), expected.keys);
+    EXPECT_EQ(state_dict(*net).size(), expected.keys);
   }
 }
 
 // ---- key names, order and shapes ----------------------------------------------------------------------------------
 
 TEST(ConvNeXtKeys, AttoLayoutIsTimms) {
-  const auto entries = state_dict_of(*build("convnext_atto"));
+  const auto entries = state_dict(*build("convnext_atto"));
   const std::vector<std::string> first = {
       "stem.0.weight",
       "stem.0.bias",
@@ -159,7 +136,7 @@ TEST(ConvNeXtKeys, LinearMlpGrnStemsAndHeads) {
   EXPECT_FALSE(v2.count("stages.0.blocks.0.gamma"));  // no layer scale
   EXPECT_EQ(v2.at("stages.0.blocks.0.mlp.grn.weight"), (Shape{160}));
   EXPECT_EQ(v2.at("stages.0.blocks.0.mlp.grn.bias"), (Shape{160}));
-  const auto v2_entries = state_dict_of(*build("convnextv2_atto"));
+  const auto v2_entries = state_dict(*build("convnextv2_atto"));
   const auto grn = std::find_if(v2_entries.begin(), v2_entries.end(),
                                 [](const auto& e) { return e.first == "stages.0.blocks.0.mlp.grn.weight"; });
   ASSERT_NE(grn, v2_entries.end());
@@ -196,7 +173,7 @@ TEST(ConvNeXtKeys, LinearMlpGrnStemsAndHeads) {
 TEST(ConvNeXtKeys, KeysAreUniqueAndLayerScaleStartsAtItsInitValue) {
   auto net = build("convnext_atto", R"({"ls_init_value": 0.25, "conv_bias": false})");
   std::set<std::string> seen;
-  for (const auto& [key, tensor] : state_dict_of(*net)) {
+  for (const auto& [key, tensor] : state_dict(*net)) {
     EXPECT_TRUE(seen.insert(key).second) << key;
     EXPECT_EQ(key.find("conv_dw.bias"), std::string::npos) << key;  // conv_bias false
   }

@@ -17,6 +17,8 @@
 #include "autotimm/plugin.hpp"
 #include "autotimm/plugin_loader.hpp"
 #include "autotimm/registry.hpp"
+#include "autotimm/state_dict.hpp"
+#include "autotimm/testing/plugin_registry.hpp"
 #include "support/error_text.hpp"
 #include "variants.hpp"
 
@@ -27,40 +29,15 @@ namespace {
 
 using autotimm::testing::error_text;
 
-// The plugin registered the way the application does it: through its descriptor, with every loader check.
-Registry& plugin_registry() {
-  static Registry registry;
-  static const bool loaded = [] {
-    PluginLoader loader(registry);
-    const auto& record = loader.load_static(autotimm_plugin_descriptor());
-    EXPECT_TRUE(record.loaded) << record.error;
-    return record.loaded;
-  }();
-  EXPECT_TRUE(loaded);
-  return registry;
-}
+Registry& plugin_registry() { return testing::registry_of(autotimm_plugin_descriptor()); }
 
 std::shared_ptr<Backbone> build(const std::string& name, const std::string& model_args = "{}") {
-  auto args = Config::parse(model_args, "model_args of " + name);
-  auto net = plugin_registry().backbones().get(name).factory(args);
-  args.expect_all_used();
-  return net;
-}
-
-// timm's state_dict: each module's own parameters, then its own buffers, then its children, in registration order.
-std::vector<std::pair<std::string, torch::Tensor>> state_dict_of(const torch::nn::Module& module) {
-  std::vector<std::pair<std::string, torch::Tensor>> entries;
-  for (const auto& item : module.named_modules("", /*include_self=*/true)) {
-    const std::string prefix = item.key().empty() ? "" : item.key() + ".";
-    for (const auto& p : item.value()->named_parameters(false)) entries.emplace_back(prefix + p.key(), p.value());
-    for (const auto& b : item.value()->named_buffers(false)) entries.emplace_back(prefix + b.key(), b.value());
-  }
-  return entries;
+  return testing::build_backbone(plugin_registry(), name, model_args);
 }
 
 std::map<std::string, std::vector<std::int64_t>> shapes_of(const torch::nn::Module& module) {
   std::map<std::string, std::vector<std::int64_t>> shapes;
-  for (const auto& [key, tensor] : state_dict_of(module)) shapes[key] = tensor.sizes().vec();
+  for (const auto& [key, tensor] : state_dict(module)) shapes[key] = tensor.sizes().vec();
   return shapes;
 }
 
@@ -95,7 +72,7 @@ TEST(ResNetCounts, ParametersAndKeysMatchTimm) {
     SCOPED_TRACE(expected.name);
     auto net = build(expected.name);
     EXPECT_EQ(parameter_count(*net), expected.parameters);
-    EXPECT_EQ(state_dict_of(*net).size(), expected.keys);
+    EXPECT_EQ(state_dict(*net).size(), expected.keys);
   }
 }
 
@@ -107,7 +84,7 @@ TEST(ResNetCounts, LargeModelsBuiltButNotRun) {
     SCOPED_TRACE(expected.name);
     auto net = build(expected.name);
     EXPECT_EQ(parameter_count(*net), expected.parameters);
-    EXPECT_EQ(state_dict_of(*net).size(), expected.keys);
+    EXPECT_EQ(state_dict(*net).size(), expected.keys);
   }
 }
 
@@ -152,7 +129,7 @@ TEST(ResNetCounts, DISABLED_EveryVariantAtFullSize) {
     SCOPED_TRACE(name);
     const auto net = build(name);
     EXPECT_EQ(parameter_count(*net), counts.first);
-    EXPECT_EQ(state_dict_of(*net).size(), counts.second);
+    EXPECT_EQ(state_dict(*net).size(), counts.second);
   }
 }
 
@@ -160,7 +137,7 @@ TEST(ResNetCounts, DISABLED_EveryVariantAtFullSize) {
 
 TEST(ResNetKeys, Resnet50LayoutIsTimms) {
   auto net = build("resnet50");
-  const auto entries = state_dict_of(*net);
+  const auto entries = state_dict(*net);
   const std::vector<std::string> first = {
       "conv1.weight",          "bn1.weight",           "bn1.bias",
       "bn1.running_mean",      "bn1.running_var",      "bn1.num_batches_tracked",
@@ -244,7 +221,7 @@ TEST(ResNetKeys, StateDictKeysAreUnique) {
   for (const char* name : {"resnet50d", "seresnext26t_32x4d", "resnetrs50", "resnetblur50d"}) {
     SCOPED_TRACE(name);
     std::set<std::string> seen;
-    for (const auto& entry : state_dict_of(*build(name, R"({"layers": [2, 2, 2, 2]})"))) {
+    for (const auto& entry : state_dict(*build(name, R"({"layers": [2, 2, 2, 2]})"))) {
       EXPECT_TRUE(seen.insert(entry.first).second) << entry.first;
     }
   }
@@ -317,7 +294,7 @@ TEST(ResNetFeatures, OutputStrideDilatesTheLastStages) {
     }
   }
   // Dilation changes no parameter: the same 320 keys as resnet50.
-  EXPECT_EQ(state_dict_of(*build("resnet50", R"({"output_stride": 8})")).size(), 320u);
+  EXPECT_EQ(state_dict(*build("resnet50", R"({"output_stride": 8})")).size(), 320u);
 }
 
 // ---- heads and pooling ---------------------------------------------------------------------------------------------
@@ -339,7 +316,7 @@ TEST(ResNetHead, HeadlessAndResetClassifier) {
   EXPECT_EQ(net->num_classes(), 5);
   EXPECT_EQ(net->forward(x).sizes(), torch::IntArrayRef({2, 5}));
   EXPECT_EQ(shapes_of(*net).at("fc.weight"), (Shape{5, 512}));
-  EXPECT_EQ(state_dict_of(*net).back().first, "fc.bias");
+  EXPECT_EQ(state_dict(*net).back().first, "fc.bias");
   EXPECT_EQ(error_text([&] { net->reset_classifier(-1); }),
             "resnet18: 'num_classes': expected 0 (no classifier) or more, got -1");
 }
@@ -406,7 +383,7 @@ TEST(ResNetInit, KaimingFanOutAndZeroInitLast) {
 TEST(ResNetInit, DropRatesActOnlyInTraining) {
   auto net = build("resnet26d", R"({"drop_rate": 0.3, "drop_path_rate": 0.2, "drop_block_rate": 0.1,
                                    "num_classes": 3})");
-  EXPECT_EQ(state_dict_of(*net).size(), state_dict_of(*build("resnet26d", R"({"num_classes": 3})")).size());
+  EXPECT_EQ(state_dict(*net).size(), state_dict(*build("resnet26d", R"({"num_classes": 3})")).size());
   const auto x = torch::randn({2, 3, 64, 64});
   net->train();
   EXPECT_EQ(net->forward(x).sizes(), torch::IntArrayRef({2, 3}));

@@ -6,18 +6,14 @@
 
 #include "autotimm/plugin.hpp"
 #include "autotimm/plugin_loader.hpp"
+#include "autotimm/testing/plugin_registry.hpp"
 #include "autotimm/testing/timm_parity.hpp"
 
 extern "C" const autotimm::PluginDescriptor* autotimm_plugin_descriptor() noexcept;
 
 namespace {
 
-autotimm::Registry& vit_registry() {
-  static autotimm::Registry registry;
-  static const bool loaded = autotimm::PluginLoader(registry).load_static(autotimm_plugin_descriptor()).loaded;
-  EXPECT_TRUE(loaded);
-  return registry;
-}
+autotimm::Registry& vit_registry() { return autotimm::testing::registry_of(autotimm_plugin_descriptor()); }
 
 TEST(VitParity, TinyPatch16Depth2MatchesTimm) {
   autotimm::testing::check_timm_parity(vit_registry(), std::filesystem::path(AUTOTIMM_SHARED_DIR) / "fixtures",

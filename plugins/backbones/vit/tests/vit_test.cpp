@@ -17,6 +17,7 @@
 #include "autotimm/layers/pos_embed.hpp"
 #include "autotimm/plugin.hpp"
 #include "autotimm/plugin_loader.hpp"
+#include "autotimm/testing/plugin_registry.hpp"
 #include "autotimm/pretrained_cfg_json.hpp"
 #include "autotimm/state_dict.hpp"
 #include "variants.hpp"
@@ -26,16 +27,11 @@ extern "C" const autotimm::PluginDescriptor* autotimm_plugin_descriptor() noexce
 
 namespace {
 
+autotimm::Registry& vit_registry() { return autotimm::testing::registry_of(autotimm_plugin_descriptor()); }
+
 using autotimm::vit::GlobalPool;
 using autotimm::vit::VisionTransformerImpl;
 using autotimm::vit::VisionTransformerOptions;
-
-autotimm::Registry& vit_registry() {
-  static autotimm::Registry registry;
-  static const bool loaded = autotimm::PluginLoader(registry).load_static(autotimm_plugin_descriptor()).loaded;
-  EXPECT_TRUE(loaded);
-  return registry;
-}
 
 std::shared_ptr<autotimm::Backbone> create(const std::string& name, boost::json::object model_args = {},
                                            std::optional<std::int64_t> num_classes = std::nullopt) {
