@@ -1,5 +1,7 @@
 # Sources of core/src/data (decoding, dataset readers, the loader, the data modules): added to the autotimm target.
 # Decoding and the readers are torch-free and skip the precompiled header; the loader builds batch tensors.
+# OpenCV decodes images (decode.cpp) and stays out of the public headers; zlib reads gzip IDX files.
+find_package(OpenCV REQUIRED COMPONENTS core imgproc imgcodecs)
 find_package(ZLIB REQUIRED)
 set(AUTOTIMM_DATA_PLAIN_SOURCES
   ${CMAKE_CURRENT_LIST_DIR}/decode.cpp
@@ -12,4 +14,5 @@ target_sources(autotimm PRIVATE ${AUTOTIMM_DATA_PLAIN_SOURCES}
   ${CMAKE_CURRENT_LIST_DIR}/image_data_module.cpp)
 set_source_files_properties(${AUTOTIMM_DATA_PLAIN_SOURCES} TARGET_DIRECTORY autotimm
   PROPERTIES SKIP_PRECOMPILE_HEADERS ON)
-target_link_libraries(autotimm PRIVATE ZLIB::ZLIB)
+target_include_directories(autotimm SYSTEM PRIVATE ${OpenCV_INCLUDE_DIRS})
+target_link_libraries(autotimm PRIVATE ${OpenCV_LIBS} ZLIB::ZLIB)

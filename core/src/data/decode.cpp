@@ -7,9 +7,9 @@
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
-#include "../transforms/cv_image.hpp"
 #include "autotimm/error.hpp"
 #include "autotimm/io/atomic_file.hpp"
+#include "cv_image.hpp"
 
 namespace autotimm {
 
@@ -36,7 +36,7 @@ Image decode_image(std::span<const std::uint8_t> bytes, const std::string& sourc
                       std::to_string(options.max_pixels));
   }
   Image image(decoded.cols, decoded.rows, 3);
-  cv::Mat rgb = transforms::as_mat(image);
+  cv::Mat rgb = data::as_mat(image);
   cv::cvtColor(decoded, rgb, cv::COLOR_BGR2RGB);
   return image;
 }
@@ -71,7 +71,7 @@ Image to_rgb(Image image) {
 
 void write_image(const fs::path& path, const Image& image, int jpeg_quality) {
   cv::Mat bgr;
-  const cv::Mat view = transforms::as_mat(image);
+  const cv::Mat view = data::as_mat(image);
   if (image.channels == 3) {
     cv::cvtColor(view, bgr, cv::COLOR_RGB2BGR);
   } else {

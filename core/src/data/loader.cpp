@@ -2,6 +2,7 @@
 
 #include <torch/torch.h>
 
+#include <algorithm>
 #include <condition_variable>
 #include <map>
 #include <mutex>
@@ -281,8 +282,14 @@ std::optional<Batch> DataLoader::Epoch::next() {
 }
 
 std::vector<SkippedFile> DataLoader::Epoch::skipped() const {
-  const std::lock_guard lock(state_->mutex);
-  return state_->skipped;
+  std::vector<SkippedFile> out;
+  {
+    const std::lock_guard lock(state_->mutex);
+    out = state_->skipped;
+  }
+  // Workers finish in any order: report by path, the same for every worker count.
+  std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.what < b.what; });
+  return out;
 }
 
 }  // namespace autotimm

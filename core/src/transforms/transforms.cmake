@@ -1,7 +1,6 @@
 # Sources of core/src/transforms (the image type, sample randomness, transforms and presets): added to the
-# autotimm target. Pixel code never includes torch, so none of it takes the precompiled header. OpenCV provides
-# some kernels (see cv_image.hpp) and stays out of the public headers.
-find_package(OpenCV REQUIRED COMPONENTS core imgproc imgcodecs)
+# autotimm target. Pixel code never includes torch, so none of it takes the precompiled header; it needs no other
+# library either.
 set(AUTOTIMM_TRANSFORM_SOURCES
   ${CMAKE_CURRENT_LIST_DIR}/image.cpp
   ${CMAKE_CURRENT_LIST_DIR}/random.cpp
@@ -16,5 +15,3 @@ set(AUTOTIMM_TRANSFORM_SOURCES
 target_sources(autotimm PRIVATE ${AUTOTIMM_TRANSFORM_SOURCES})
 set_source_files_properties(${AUTOTIMM_TRANSFORM_SOURCES} TARGET_DIRECTORY autotimm
   PROPERTIES SKIP_PRECOMPILE_HEADERS ON)
-target_include_directories(autotimm SYSTEM PRIVATE ${OpenCV_INCLUDE_DIRS})
-target_link_libraries(autotimm PRIVATE ${OpenCV_LIBS})
