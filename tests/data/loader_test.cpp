@@ -5,9 +5,12 @@
 #include <torch/torch.h>
 
 #include <boost/json.hpp>
+#include <fstream>
+#include <iterator>
 #include <map>
 #include <set>
 
+#include "autotimm/data/decode.hpp"
 #include "autotimm/data/image_data_module.hpp"
 #include "autotimm/data/loader.hpp"
 #include "autotimm/error.hpp"
@@ -98,6 +101,62 @@ TEST_F(LoaderTest, CorruptFilesAreSkippedAndCounted) {
   const auto message = testing::error_text([&] { drain(strict); });
   EXPECT_NE(message.find("b_9.png"), std::string::npos) << message;
   EXPECT_NE(message.find("strict_data"), std::string::npos) << message;
+}
+
+// JPEG files take the partial-decode path (decode_and_apply); the batches must be what decoding everything,
+// transforming and normalizing gives, and a truncated JPEG is skipped like any broken file.
+TEST(LoaderJpegTest, PartialDecodeGivesTheFullDecodeBatches) {
+  TempDir dir;
+  for (int i = 0; i < 6; ++i) {
+    Image image(90 + 7 * i, 70 + 5 * i, 3);
+    for (int y = 0; y < image.height; ++y) {
+      for (int x = 0; x < image.width; ++x) {
+        image.at(x, y, 0) = static_cast<std::uint8_t>((x * 7 + y * 3 + i * 40) % 256);
+        image.at(x, y, 1) = static_cast<std::uint8_t>(((x / 5 + y / 4) % 2) * 200 + i);
+        image.at(x, y, 2) = static_cast<std::uint8_t>((x * y) % 251);
+      }
+    }
+    const fs::path folder = dir / "train" / (i % 2 ? "odd" : "even");
+    fs::create_directories(folder);
+    write_image(folder / (std::to_string(i) + ".jpg"), image, 90);
+  }
+  auto dataset = std::make_shared<ImageDataset>(read_image_folder(dir / "train"));
+  const auto transform = make_transforms(boost::json::parse(R"([
+      {"name": "random_resized_crop", "size": 24, "scale": [0.2, 1.0], "interpolation": "bicubic"},
+      {"name": "horizontal_flip"}, {"name": "color_jitter", "brightness": 0.4, "saturation": 0.4}])").as_array());
+  const LoaderOptions options{.batch_size = 4, .shuffle = true, .num_workers = 2, .seed = 5, .mean = {0.5, 0.4, 0.3},
+                              .std = {0.2, 0.25, 0.3}};
+  DataLoader loader(dataset, transform, options);
+  const auto order = loader.epoch_order(1);
+  std::size_t position = 0;
+  for (const auto& batch : drain(loader, 1)) {
+    for (std::int64_t row = 0; row < batch.size(); ++row, ++position) {
+      Sample sample{decode_image(dataset->items[order[position]].path)};
+      SampleRng rng(5, 1, position);
+      transform->apply(sample, rng);
+      auto expected = torch::empty({3, 24, 24});
+      for (int c = 0; c < 3; ++c) {
+        for (int y = 0; y < 24; ++y) {
+          for (int x = 0; x < 24; ++x) {
+            const float value = static_cast<float>(sample.image.at(x, y, c)) / 255.0f;
+            expected[c][y][x] = (value - static_cast<float>(options.mean[c])) / static_cast<float>(options.std[c]);
+          }
+        }
+      }
+      EXPECT_TRUE(torch::equal(batch.images[row], expected)) << "sample " << position;
+    }
+  }
+  EXPECT_EQ(position, 6u);
+
+  std::ifstream whole(dir / "train" / "odd" / "1.jpg", std::ios::binary);
+  const std::string bytes((std::istreambuf_iterator<char>(whole)), std::istreambuf_iterator<char>());
+  testing::write_text(dir / "train" / "odd" / "1.jpg", bytes.substr(0, bytes.size() / 2));
+  auto pass = loader.epoch(0);
+  std::int64_t seen = 0;
+  while (auto batch = pass.next()) seen += batch->size();
+  EXPECT_EQ(seen, 5);
+  ASSERT_EQ(pass.skipped().size(), 1u);
+  EXPECT_NE(pass.skipped()[0].what.find("1.jpg"), std::string::npos);
 }
 
 TEST_F(LoaderTest, MismatchedSizesAreAClearError) {

@@ -1,10 +1,14 @@
 # Sources of core/src/data (decoding, dataset readers, the loader, the data modules): added to the autotimm target.
 # Decoding and the readers are torch-free and skip the precompiled header; the loader builds batch tensors.
-# OpenCV decodes images (decode.cpp) and stays out of the public headers; zlib reads gzip IDX files.
+# OpenCV decodes images (decode.cpp) and stays out of the public headers; zlib reads gzip IDX files. JPEG goes to
+# libjpeg-turbo directly (jpeg_decoder.cpp: the same library OpenCV decodes with): only it can decode part of an
+# image, DCT-scaled, straight into our buffers.
 find_package(OpenCV REQUIRED COMPONENTS core imgproc imgcodecs)
 find_package(ZLIB REQUIRED)
+find_package(JPEG REQUIRED)
 set(AUTOTIMM_DATA_PLAIN_SOURCES
   ${CMAKE_CURRENT_LIST_DIR}/decode.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/jpeg_decoder.cpp
   ${CMAKE_CURRENT_LIST_DIR}/csv.cpp
   ${CMAKE_CURRENT_LIST_DIR}/dataset.cpp
   ${CMAKE_CURRENT_LIST_DIR}/idx_reader.cpp
@@ -15,4 +19,4 @@ target_sources(autotimm PRIVATE ${AUTOTIMM_DATA_PLAIN_SOURCES}
 set_source_files_properties(${AUTOTIMM_DATA_PLAIN_SOURCES} TARGET_DIRECTORY autotimm
   PROPERTIES SKIP_PRECOMPILE_HEADERS ON)
 target_include_directories(autotimm SYSTEM PRIVATE ${OpenCV_INCLUDE_DIRS})
-target_link_libraries(autotimm PRIVATE ${OpenCV_LIBS} ZLIB::ZLIB)
+target_link_libraries(autotimm PRIVATE ${OpenCV_LIBS} ZLIB::ZLIB JPEG::JPEG)

@@ -7,16 +7,42 @@
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
+#include "../transforms/resample.hpp"
 #include "autotimm/error.hpp"
 #include "autotimm/io/atomic_file.hpp"
 #include "cv_image.hpp"
+#include "jpeg_decoder.hpp"
 
 namespace autotimm {
 
 namespace fs = std::filesystem;
 
-Image decode_image(std::span<const std::uint8_t> bytes, const std::string& source, const DecodeOptions& options) {
-  if (bytes.empty()) throw FormatError("cannot decode image '" + source + "': the file is empty");
+namespace {
+
+void check_pixels(int width, int height, const std::string& source, const DecodeOptions& options) {
+  if (static_cast<std::int64_t>(width) * height > options.max_pixels) {
+    throw FormatError("image '" + source + "' has " + std::to_string(width) + "x" + std::to_string(height) +
+                      " pixels, over the limit of " + std::to_string(options.max_pixels));
+  }
+}
+
+/// A transform's plan must describe a resize of this image; a custom transform's mistake is named here.
+void check_plan(const ResizePlan& plan, const data::JpegHeader& header, const Transform& transform) {
+  const PixelRect& roi = plan.roi;
+  const PixelRect& window = plan.window;
+  if (roi.x < 0 || roi.y < 0 || roi.width <= 0 || roi.height <= 0 || roi.x + roi.width > header.width ||
+      roi.y + roi.height > header.height || plan.width <= 0 || plan.height <= 0 || window.x < 0 || window.y < 0 ||
+      window.width <= 0 || window.height <= 0 || window.x + window.width > plan.width ||
+      window.y + window.height > plan.height) {
+    throw ConfigError("transform '" + std::string(transform.name()) + "' planned a resize of region " +
+                      std::to_string(roi.width) + "x" + std::to_string(roi.height) + "+" + std::to_string(roi.x) +
+                      "+" + std::to_string(roi.y) + " to " + std::to_string(plan.width) + "x" +
+                      std::to_string(plan.height) + " that does not fit the " + std::to_string(header.width) + "x" +
+                      std::to_string(header.height) + " image; its plan_resize must stay inside the image");
+  }
+}
+
+Image decode_with_opencv(std::span<const std::uint8_t> bytes, const std::string& source, const DecodeOptions& options) {
   cv::Mat decoded;
   try {
     // IMREAD_COLOR: gray → 3 channels, alpha dropped, 16-bit → 8-bit; BGR order. EXIF orientation is ignored, as
@@ -30,18 +56,28 @@ Image decode_image(std::span<const std::uint8_t> bytes, const std::string& sourc
     throw FormatError("cannot decode image '" + source +
                       "': not a readable JPEG, PNG, BMP, TIFF or WebP file (truncated or corrupt?)");
   }
-  if (static_cast<std::int64_t>(decoded.cols) * decoded.rows > options.max_pixels) {
-    throw FormatError("image '" + source + "' has " + std::to_string(decoded.cols) + "x" +
-                      std::to_string(decoded.rows) + " pixels, over the limit of " +
-                      std::to_string(options.max_pixels));
-  }
+  check_pixels(decoded.cols, decoded.rows, source, options);
   Image image(decoded.cols, decoded.rows, 3);
   cv::Mat rgb = data::as_mat(image);
   cv::cvtColor(decoded, rgb, cv::COLOR_BGR2RGB);
   return image;
 }
 
-Image decode_image(const fs::path& path, const DecodeOptions& options) {
+}  // namespace
+
+Image decode_image(std::span<const std::uint8_t> bytes, const std::string& source, const DecodeOptions& options) {
+  if (bytes.empty()) throw FormatError("cannot decode image '" + source + "': the file is empty");
+  // JPEG through libjpeg-turbo itself: RGB written straight into the result, no BGR copy to convert.
+  if (const auto header = data::read_jpeg_header(bytes); header && header->rgb_capable) {
+    check_pixels(header->width, header->height, source, options);
+    Image image;
+    data::decode_jpeg(bytes, source, 1, {0, 0, header->width, header->height}, image);
+    return image;
+  }
+  return decode_with_opencv(bytes, source, options);
+}
+
+void read_image_file(const fs::path& path, std::vector<std::uint8_t>& bytes, const DecodeOptions& options) {
   std::error_code ec;
   const auto size = fs::file_size(path, ec);
   if (ec) throw IoError("cannot read image '" + path.string() + "': " + ec.message());
@@ -49,12 +85,60 @@ Image decode_image(const fs::path& path, const DecodeOptions& options) {
     throw FormatError("image '" + path.string() + "' is " + std::to_string(size) + " bytes, over the limit of " +
                       std::to_string(options.max_file_bytes) + "; is it really an image?");
   }
-  std::vector<std::uint8_t> bytes(size);
+  bytes.resize(size);
   std::ifstream in(path, std::ios::binary);
   if (!in || !in.read(reinterpret_cast<char*>(bytes.data()), static_cast<std::streamsize>(size))) {
     throw IoError("cannot read image '" + path.string() + "'");
   }
+}
+
+Image decode_image(const fs::path& path, const DecodeOptions& options) {
+  std::vector<std::uint8_t> bytes;
+  read_image_file(path, bytes, options);
   return decode_image(bytes, path.string(), options);
+}
+
+int reduced_decode_scale(const ResizePlan& plan) {
+  if (plan.interpolation == Interpolation::nearest) return 1;
+  for (const int scale : {8, 4, 2}) {
+    if (plan.roi.width >= kReducedScaleMargin * scale * plan.width &&
+        plan.roi.height >= kReducedScaleMargin * scale * plan.height) {
+      return scale;
+    }
+  }
+  return 1;
+}
+
+Sample decode_and_apply(std::span<const std::uint8_t> bytes, const std::string& source, const Transform& transform,
+                        SampleRng& rng, const DecodeOptions& options) {
+  if (bytes.empty()) throw FormatError("cannot decode image '" + source + "': the file is empty");
+  Sample sample;
+  const auto header = data::read_jpeg_header(bytes);
+  if (!header || !header->rgb_capable) {
+    sample.image = decode_with_opencv(bytes, source, options);
+    transform.apply(sample, rng);
+    return sample;
+  }
+  check_pixels(header->width, header->height, source, options);
+  const auto plan = transform.plan_resize(header->width, header->height, rng);
+  if (!plan) {
+    data::decode_jpeg(bytes, source, 1, {0, 0, header->width, header->height}, sample.image);
+    transform.apply(sample, rng);
+    return sample;
+  }
+  check_plan(*plan, *header, transform);
+  const int scale = options.reduced_scale ? reduced_decode_scale(*plan) : 1;
+  const auto x = transforms::scaled_axis(plan->roi.x, plan->roi.width, plan->width, scale,
+                                         data::jpeg_scaled_size(header->width, scale));
+  const auto y = transforms::scaled_axis(plan->roi.y, plan->roi.height, plan->height, scale,
+                                         data::jpeg_scaled_size(header->height, scale));
+  const PixelRect needed = transforms::source_rect(x, y, plan->window, plan->interpolation);
+  thread_local Image decoded;  // reused: a fresh buffer per image costs page faults
+  const PixelRect area = data::decode_jpeg(bytes, source, scale, needed, decoded);
+  sample.image = transforms::resample(transforms::PixelView::of(decoded, area.x, area.y), x, y, plan->window,
+                                      plan->interpolation);
+  transform.finish_after_resize(sample, rng);
+  return sample;
 }
 
 Image to_rgb(Image image) {

@@ -8,6 +8,7 @@
 #include <mutex>
 #include <thread>
 
+#include "autotimm/data/decode.hpp"
 #include "autotimm/error.hpp"
 #include "autotimm/runtime.hpp"
 
@@ -130,6 +131,20 @@ struct DataLoader::Epoch::State {
 
   std::int64_t capacity() const { return static_cast<std::int64_t>(options.num_workers) * options.prefetch_batches; }
 
+  /// Item `index` decoded and transformed. Files go through decode_and_apply, which decodes a JPEG only as far
+  /// as the transform's first crop or resize reads it; in-memory images are transformed as they are.
+  Sample load_transformed(std::size_t index, SampleRng& rng) const {
+    const DatasetItem& item = dataset->items.at(index);
+    if (item.memory_index >= 0 || item.path.empty()) {
+      Sample sample{dataset->load(index)};
+      transform->apply(sample, rng);
+      return sample;
+    }
+    thread_local std::vector<std::uint8_t> bytes;  // reused across samples: no fresh pages per file
+    read_image_file(item.path, bytes);
+    return decode_and_apply(bytes, item.path.string(), *transform, rng);
+  }
+
   /// Batch `b` of the epoch: decode, augment, normalize into one tensor. Undecodable files are skipped (or thrown,
   /// strict); a batch whose every file failed has no images.
   std::optional<Batch> build(std::int64_t b) {
@@ -141,10 +156,16 @@ struct DataLoader::Epoch::State {
     std::vector<std::int64_t> labels;
     for (std::size_t position = begin; position < end; ++position) {
       const std::size_t index = order[position];
+      // The position in the whole (unsharded) epoch seeds the sample: the same on every worker count and shard.
+      const auto global_position = position * static_cast<std::size_t>(options.num_shards) +
+                                   static_cast<std::size_t>(options.shard_index);
+      SampleRng rng(options.seed, epoch, global_position);
       Sample sample;
       try {
-        sample.image = dataset->load(index);
+        sample = load_transformed(index, rng);
       } catch (const Error& error) {
+        // Only a file that cannot be read or decoded is skipped; a transform's error stops the epoch.
+        if (!dynamic_cast<const FormatError*>(&error) && !dynamic_cast<const IoError*>(&error)) throw;
         if (options.strict_data) {
           throw FormatError(std::string(error.what()) + " (strict_data is set; unset it to skip such files)");
         }
@@ -152,11 +173,6 @@ struct DataLoader::Epoch::State {
         skipped.push_back({dataset->describe(index), error.what()});
         continue;
       }
-      // The position in the whole (unsharded) epoch seeds the sample: the same on every worker count and shard.
-      const auto global_position = position * static_cast<std::size_t>(options.num_shards) +
-                                   static_cast<std::size_t>(options.shard_index);
-      SampleRng rng(options.seed, epoch, global_position);
-      transform->apply(sample, rng);
       const Image& image = sample.image;
       if (image.channels != 3) {
         throw ConfigError("the transforms produced a " + std::to_string(image.channels) +

@@ -63,11 +63,15 @@ class Resize final : public Transform {
   Resize(int height, int width, Interpolation interpolation, int max_size)
       : height_(height), width_(width), interpolation_(interpolation), max_size_(max_size) {}
   std::string_view name() const override { return "resize"; }
-  void apply(Sample& sample, SampleRng&) const override {
+  std::optional<ResizePlan> plan_resize(int image_width, int image_height, SampleRng&) const override {
+    const auto [height, width] = resized_size(image_width, image_height, height_, width_, max_size_);
+    return ResizePlan{{0, 0, image_width, image_height}, width, height, {0, 0, width, height}, interpolation_};
+  }
+  void apply(Sample& sample, SampleRng& rng) const override {
     Image& image = sample.image;
-    const auto [height, width] = resized_size(image.width, image.height, height_, width_, max_size_);
-    if (height == image.height && width == image.width) return;
-    image = resample(image, width, height, interpolation_);
+    const ResizePlan plan = *plan_resize(image.width, image.height, rng);
+    if (plan.height == image.height && plan.width == image.width) return;
+    image = resample(image, plan);
   }
   boost::json::object describe() const override {
     boost::json::object out{{"name", "resize"},
@@ -89,13 +93,17 @@ class ResizeKeepRatio final : public Transform {
   ResizeKeepRatio(int height, int width, double longest, Interpolation interpolation)
       : height_(height), width_(width), longest_(longest), interpolation_(interpolation) {}
   std::string_view name() const override { return "resize_keep_ratio"; }
-  void apply(Sample& sample, SampleRng&) const override {
-    Image& image = sample.image;
-    const double ratio_h = static_cast<double>(image.height) / height_, ratio_w = static_cast<double>(image.width) / width_;
+  std::optional<ResizePlan> plan_resize(int image_width, int image_height, SampleRng&) const override {
+    const double ratio_h = static_cast<double>(image_height) / height_, ratio_w = static_cast<double>(image_width) / width_;
     const double ratio = std::max(ratio_h, ratio_w) * longest_ + std::min(ratio_h, ratio_w) * (1.0 - longest_);
-    const int height = std::max(round_half_even(image.height / ratio), 1);
-    const int width = std::max(round_half_even(image.width / ratio), 1);
-    if (height != image.height || width != image.width) image = resample(image, width, height, interpolation_);
+    const int height = std::max(round_half_even(image_height / ratio), 1);
+    const int width = std::max(round_half_even(image_width / ratio), 1);
+    return ResizePlan{{0, 0, image_width, image_height}, width, height, {0, 0, width, height}, interpolation_};
+  }
+  void apply(Sample& sample, SampleRng& rng) const override {
+    Image& image = sample.image;
+    const ResizePlan plan = *plan_resize(image.width, image.height, rng);
+    if (plan.height != image.height || plan.width != image.width) image = resample(image, plan);
   }
   boost::json::object describe() const override {
     return {{"name", "resize_keep_ratio"}, {"size", size_json(height_, width_)}, {"longest", longest_},
@@ -112,6 +120,13 @@ class CenterCrop final : public Transform {
  public:
   CenterCrop(int height, int width, Fill fill) : height_(height), width_(width), fill_(fill) {}
   std::string_view name() const override { return "center_crop"; }
+  /// A crop is a resize to the same size: the loader decodes only the crop. Not when it pads.
+  std::optional<ResizePlan> plan_resize(int image_width, int image_height, SampleRng&) const override {
+    if (image_height < height_ || image_width < width_) return std::nullopt;
+    const int top = round_half_even((image_height - height_) / 2.0);
+    const int left = round_half_even((image_width - width_) / 2.0);
+    return ResizePlan{{left, top, width_, height_}, width_, height_, {0, 0, width_, height_}, Interpolation::nearest};
+  }
   void apply(Sample& sample, SampleRng&) const override {
     Image& image = sample.image;
     if (image.height < height_ || image.width < width_) {
@@ -138,17 +153,24 @@ class ResizeCenterCrop final : public Transform {
       : resize_height_(resize_height), resize_width_(resize_width), crop_height_(crop_height),
         crop_width_(crop_width), interpolation_(interpolation) {}
   std::string_view name() const override { return "resize_center_crop"; }
-  void apply(Sample& sample, SampleRng& rng) const override {
-    Image& image = sample.image;
-    const auto [height, width] = resized_size(image.width, image.height, resize_height_, resize_width_, 0);
-    if (height < crop_height_ || width < crop_width_) {  // the crop pads: do the two steps
-      if (height != image.height || width != image.width) image = resample(image, width, height, interpolation_);
-      CenterCrop(crop_height_, crop_width_, Fill{}).apply(sample, rng);
-      return;
-    }
+  /// The resize with the crop as its window; none when the crop pads.
+  std::optional<ResizePlan> plan_resize(int image_width, int image_height, SampleRng&) const override {
+    const auto [height, width] = resized_size(image_width, image_height, resize_height_, resize_width_, 0);
+    if (height < crop_height_ || width < crop_width_) return std::nullopt;
     const PixelRect window{round_half_even((width - crop_width_) / 2.0), round_half_even((height - crop_height_) / 2.0),
                            crop_width_, crop_height_};
-    image = resample(image, PixelRect{0, 0, image.width, image.height}, width, height, interpolation_, window);
+    return ResizePlan{{0, 0, image_width, image_height}, width, height, window, interpolation_};
+  }
+  void apply(Sample& sample, SampleRng& rng) const override {
+    Image& image = sample.image;
+    if (const auto plan = plan_resize(image.width, image.height, rng)) {
+      image = resample(image, *plan);
+      return;
+    }
+    // The crop pads: do the two steps.
+    const auto [height, width] = resized_size(image.width, image.height, resize_height_, resize_width_, 0);
+    if (height != image.height || width != image.width) image = resample(image, width, height, interpolation_);
+    CenterCrop(crop_height_, crop_width_, Fill{}).apply(sample, rng);
   }
   boost::json::object describe() const override {
     return {{"name", "resize_center_crop"},
@@ -225,12 +247,15 @@ class RandomResizedCrop final : public Transform {
     return {(image_width - w) / 2, (image_height - h) / 2, w, h};
   }
 
-  void apply(Sample& sample, SampleRng& rng) const override {
-    const PixelRect rect = region(sample.image.width, sample.image.height, rng);
+  std::optional<ResizePlan> plan_resize(int image_width, int image_height, SampleRng& rng) const override {
+    const PixelRect rect = region(image_width, image_height, rng);
     // timm's "random" interpolation: bilinear or bicubic, drawn per sample.
     const Interpolation filter =
         interpolation_ ? *interpolation_ : (rng.bernoulli(0.5) ? Interpolation::bilinear : Interpolation::bicubic);
-    sample.image = resample(sample.image, rect, width_, height_, filter);
+    return ResizePlan{rect, width_, height_, {0, 0, width_, height_}, filter};
+  }
+  void apply(Sample& sample, SampleRng& rng) const override {
+    sample.image = resample(sample.image, *plan_resize(sample.image.width, sample.image.height, rng));
   }
   boost::json::object describe() const override {
     return {{"name", "random_resized_crop"},
@@ -254,7 +279,18 @@ class Flip final : public Transform {
     if (!rng.bernoulli(p_)) return;
     Image& image = sample.image;
     const int c = image.channels;
-    if (horizontal_) {
+    if (horizontal_ && c == 3) {
+      for (int y = 0; y < image.height; ++y) {
+        std::uint8_t* row = image.row(y);
+        for (int l = 0, r = image.width - 1; l < r; ++l, --r) {
+          std::uint8_t* a = row + 3 * l;
+          std::uint8_t* b = row + 3 * r;
+          std::swap(a[0], b[0]);
+          std::swap(a[1], b[1]);
+          std::swap(a[2], b[2]);
+        }
+      }
+    } else if (horizontal_) {
       for (int y = 0; y < image.height; ++y) {
         std::uint8_t* row = image.row(y);
         for (int l = 0, r = image.width - 1; l < r; ++l, --r) {

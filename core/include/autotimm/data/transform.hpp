@@ -15,6 +15,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -43,6 +44,17 @@ enum class Interpolation { nearest, bilinear, bicubic, box, hamming, lanczos };
 AUTOTIMM_API Interpolation interpolation_from_name(std::string_view name);
 AUTOTIMM_API std::string_view to_string(Interpolation interpolation);
 
+/// The first step of a transform that begins by resizing one region of the image (random_resized_crop, resize,
+/// resize_center_crop, center_crop): enough for a loader to decode only that region, and at a reduced scale when
+/// the resize still downscales from there (decode_and_apply in decode.hpp).
+struct ResizePlan {
+  PixelRect roi = {};     ///< the region resized; the filter reads nothing outside it
+  int width = 0;          ///< the size the region is resized to
+  int height = 0;
+  PixelRect window = {};  ///< the part of that resize that is kept (a center crop after it), in output pixels
+  Interpolation interpolation = Interpolation::bilinear;
+};
+
 class AUTOTIMM_API Transform {
  public:
   virtual ~Transform();
@@ -52,6 +64,17 @@ class AUTOTIMM_API Transform {
   virtual void apply(Sample& sample, SampleRng& rng) const = 0;
   /// Its options, as a config would spell them (for logs and hparams).
   virtual boost::json::object describe() const;
+
+  /// When this transform begins by resizing one region of the image: that step's plan for an image of
+  /// `width` × `height`, drawing from `rng` exactly what `apply` draws for it. The caller then resizes the region
+  /// itself (from a partial decode) and calls finish_after_resize, which must give what `apply` gives.
+  /// nullopt, with nothing drawn: the transform needs the whole image (the default).
+  virtual std::optional<ResizePlan> plan_resize(int width, int height, SampleRng& rng) const {
+    (void)width, (void)height, (void)rng;
+    return std::nullopt;
+  }
+  /// The rest of `apply` after the planned resize; `sample` holds the plan's window.
+  virtual void finish_after_resize(Sample& sample, SampleRng& rng) const { (void)sample, (void)rng; }
 };
 
 using TransformPtr = std::shared_ptr<const Transform>;
@@ -64,6 +87,15 @@ class AUTOTIMM_API Compose final : public Transform {
   void apply(Sample& sample, SampleRng& rng) const override;
   boost::json::object describe() const override;
   const std::vector<TransformPtr>& transforms() const noexcept { return transforms_; }
+  /// The first transform's plan: a pipeline that starts with a crop or resize decodes only what it reads.
+  std::optional<ResizePlan> plan_resize(int width, int height, SampleRng& rng) const override {
+    if (transforms_.empty()) return std::nullopt;
+    return transforms_.front()->plan_resize(width, height, rng);
+  }
+  void finish_after_resize(Sample& sample, SampleRng& rng) const override {
+    transforms_.front()->finish_after_resize(sample, rng);
+    for (std::size_t i = 1; i < transforms_.size(); ++i) transforms_[i]->apply(sample, rng);
+  }
 
  private:
   std::vector<TransformPtr> transforms_;
