@@ -1,5 +1,12 @@
 #include "resample.hpp"
 
+#if defined(__x86_64__)
+#include <immintrin.h>
+#define AUTOTIMM_RESAMPLE_AVX2 1
+#else
+#define AUTOTIMM_RESAMPLE_AVX2 0
+#endif
+
 #include <algorithm>
 #include <cmath>
 #include <cstring>
@@ -107,18 +114,23 @@ void compute_taps(const ResampleAxis& axis, int out_begin, int out_count, const 
   }
 }
 
+bool has_avx2() {
+#if AUTOTIMM_RESAMPLE_AVX2
+  static const bool supported = __builtin_cpu_supports("avx2");
+  return supported;
+#else
+  return false;
+#endif
+}
+
 inline std::uint8_t clip8(std::int32_t accumulated) {
   const std::int32_t value = accumulated >> kPrecisionBits;
   return static_cast<std::uint8_t>(value < 0 ? 0 : (value > 255 ? 255 : value));
 }
 
-/// Four int32 lanes: one pixel's R, G, B (and an unused lane) as the horizontal pass accumulates them.
-using Lanes = std::int32_t __attribute__((vector_size(16)));
-/// Two pixels' lanes at once (two taps per multiply-add); unaligned, as pixels sit at any 16-byte step.
-using PairLanes = std::int32_t __attribute__((vector_size(32), aligned(4)));
-
-/// Horizontal-pass weights laid out for horizontal_rgb: per output, the taps in pairs, each weight repeated over
-/// a pixel's four lanes (zero past the taps used).
+#if AUTOTIMM_RESAMPLE_AVX2
+/// Horizontal-pass weights laid out for horizontal_rgb_avx2: per output, the taps in pairs, each weight repeated
+/// over a pixel's four int32 lanes (R, G, B, unused), zero past the taps used.
 struct PairedWeights {
   int pairs = 0;
   std::vector<std::int32_t> values = {};  ///< per output × pairs × 8
@@ -136,55 +148,65 @@ void pair_weights(const Taps& taps, PairedWeights& paired) {
   }
 }
 
-/// Horizontal pass over RGB rows [row_begin, row_end): each row widened once to int32 lanes (every input pixel
-/// serves several outputs), then per output two taps per vector multiply-add, then the sum shifted, clamped and
-/// packed back to bytes in vector registers. Integer sums are exact in any order, so this gives PIL's bytes.
-/// Built for AVX2 too and picked at run time.
-__attribute__((target_clones("avx2", "default"))) void horizontal_rgb(const PixelView& source, int row_begin,
-                                                                      int row_end, const Taps& taps,
-                                                                      const PairedWeights& weights,
-                                                                      std::vector<Lanes>& wide, Image& out) {
+/// Horizontal pass over RGB rows [row_begin, row_end) with AVX2: each row widened once to int32 lanes (R, G, B, 0
+/// per pixel; every input pixel serves several outputs), then per output two taps per multiply-add, the sum
+/// shifted and saturated to bytes in registers. Integer sums are exact in any order: PIL's bytes.
+__attribute__((target("avx2"))) void horizontal_rgb_avx2(const PixelView& source, int row_begin, int row_end,
+                                                         const Taps& taps, const PairedWeights& weights,
+                                                         std::vector<std::int32_t>& wide, Image& out) {
   const int x_begin = taps.begin(), x_end = taps.end();
   const int span = x_end - x_begin;
   const int outputs = static_cast<int>(taps.first.size());
   if (span <= 0) return;  // no tap weighs anything: the output stays 0, as in PIL
   // Zero padding: every output reads 2 · pairs taps, the ones past its own weigh 0.
-  wide.assign(static_cast<std::size_t>(span + 2 * weights.pairs), Lanes{0, 0, 0, 0});
-  const Lanes low_byte = {0xFF, 0xFF, 0xFF, 0};
+  wide.assign(static_cast<std::size_t>(span + 2 * weights.pairs) * 4, 0);
+  // Plain pointers: through the (thread-local) vector, every access would reload it.
+  std::int32_t* const widened = wide.data();
+  const std::int32_t* const all_weights = weights.values.data();
+  const int* const first = taps.first.data();
+  const int pairs = weights.pairs;
+  const __m128i rgb_lanes = _mm_setr_epi32(-1, -1, -1, 0);
+  const __m128i half = _mm_set1_epi32(kHalf);
   for (int y = row_begin; y < row_end; ++y) {
     const std::uint8_t* in = source.pixel(x_begin, y);
-    // Four bytes per pixel read at once (the fourth, the next pixel's red, masked off); the row's last pixel
-    // alone is read byte by byte, since its fourth byte may lie past the buffer.
+    // Four bytes per pixel loaded at once (the fourth, the next pixel's red, masked off); the row's last pixel
+    // byte by byte, since its fourth byte may lie past the buffer.
     for (int i = 0; i + 1 < span; ++i) {
-      std::uint32_t packed;
+      std::int32_t packed;
       std::memcpy(&packed, in + 3 * i, 4);
-      wide[i] = Lanes{static_cast<std::int32_t>(packed), static_cast<std::int32_t>(packed >> 8),
-                      static_cast<std::int32_t>(packed >> 16), 0} & low_byte;
+      const __m128i lanes = _mm_and_si128(_mm_cvtepu8_epi32(_mm_cvtsi32_si128(packed)), rgb_lanes);
+      _mm_storeu_si128(reinterpret_cast<__m128i*>(widened + 4 * i), lanes);
     }
-    wide[span - 1] = Lanes{in[3 * span - 3], in[3 * span - 2], in[3 * span - 1], 0};
+    const std::uint8_t* last = in + 3 * (span - 1);
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(widened + 4 * (span - 1)),
+                     _mm_setr_epi32(last[0], last[1], last[2], 0));
     std::uint8_t* dst = out.row(y - row_begin);
     for (int j = 0; j < outputs; ++j) {
-      const auto* p = reinterpret_cast<const std::int32_t*>(wide.data() + (taps.first[j] - x_begin));
-      const std::int32_t* w = &weights.values[static_cast<std::size_t>(j) * weights.pairs * 8];
-      PairLanes acc = {};
-      for (int pair = 0; pair < weights.pairs; ++pair) {
-        PairLanes pixels, weight;
-        std::memcpy(&pixels, p + 8 * pair, sizeof(pixels));
-        std::memcpy(&weight, w + 8 * pair, sizeof(weight));
-        acc += pixels * weight;
+      const std::int32_t* p = widened + 4 * (first[j] - x_begin);
+      const std::int32_t* w = all_weights + static_cast<std::size_t>(j) * pairs * 8;
+      __m256i acc = _mm256_setzero_si256();
+      for (int pair = 0; pair < pairs; ++pair) {
+        const __m256i pixels = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + 8 * pair));
+        const __m256i weight = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w + 8 * pair));
+        acc = _mm256_add_epi32(acc, _mm256_mullo_epi32(pixels, weight));
       }
-      const Lanes sum = Lanes{acc[0] + acc[4], acc[1] + acc[5], acc[2] + acc[6], 0} + kHalf;
-      Lanes value = sum >> kPrecisionBits;
-      value = value < 0 ? 0 : value;
-      value = value > 255 ? 255 : value;
-      dst[3 * j] = static_cast<std::uint8_t>(value[0]);
-      dst[3 * j + 1] = static_cast<std::uint8_t>(value[1]);
-      dst[3 * j + 2] = static_cast<std::uint8_t>(value[2]);
+      __m128i sum = _mm_add_epi32(_mm256_castsi256_si128(acc), _mm256_extracti128_si256(acc, 1));
+      sum = _mm_srai_epi32(_mm_add_epi32(sum, half), kPrecisionBits);
+      // Saturating packs clamp to 0..255 exactly as clip8 does.
+      const __m128i bytes = _mm_packus_epi16(_mm_packus_epi32(sum, sum), sum);
+      const std::uint32_t rgb = static_cast<std::uint32_t>(_mm_cvtsi128_si32(bytes));
+      if (j + 1 < outputs) {
+        std::memcpy(dst + 3 * j, &rgb, 4);  // the fourth byte lands on the next pixel's red, written next
+      } else {
+        std::memcpy(dst + 3 * j, &rgb, 3);
+      }
     }
   }
 }
 
-/// The same for any channel count, one channel at a time.
+#endif
+
+/// The horizontal pass for any channel count (and CPUs without AVX2), one channel at a time.
 void horizontal_any(const PixelView& source, int row_begin, int row_end, const Taps& taps, Image& out) {
   const int channels = source.channels;
   const int outputs = static_cast<int>(taps.first.size());
@@ -202,32 +224,45 @@ void horizontal_any(const PixelView& source, int row_begin, int row_end, const T
   }
 }
 
-/// One output row of the vertical pass: `length` bytes, the weighted sum of `n` input rows. Blocks of 32 bytes
-/// keep their accumulators in registers across the taps; the compiler vectorizes the fixed-size inner loops.
-__attribute__((target_clones("avx2", "default"))) void vertical_row(const std::uint8_t* const* rows,
-                                                                    const std::int32_t* w, int n, std::size_t length,
-                                                                    std::uint8_t* dst) {
-  constexpr std::size_t kBlock = 32;
-  std::size_t j = 0;
-  for (; j + kBlock <= length; j += kBlock) {
-    std::int32_t acc[kBlock];
-    for (std::size_t k = 0; k < kBlock; ++k) acc[k] = kHalf;
-    for (int i = 0; i < n; ++i) {
-      const std::uint8_t* in = rows[i] + j;
-      const std::int32_t weight = w[i];
-      for (std::size_t k = 0; k < kBlock; ++k) acc[k] += in[k] * weight;
-    }
-    for (std::size_t k = 0; k < kBlock; ++k) {
-      const std::int32_t value = acc[k] >> kPrecisionBits;
-      dst[j + k] = static_cast<std::uint8_t>(value < 0 ? 0 : (value > 255 ? 255 : value));
-    }
-  }
-  for (; j < length; ++j) {
+/// One output row of the vertical pass: `length` bytes, the weighted sum of `n` input rows.
+void vertical_row(const std::uint8_t* const* rows, const std::int32_t* w, int n, std::size_t length,
+                  std::uint8_t* dst, std::size_t from = 0) {
+  for (std::size_t j = from; j < length; ++j) {
     std::int32_t acc = kHalf;
     for (int i = 0; i < n; ++i) acc += rows[i][j] * w[i];
     dst[j] = clip8(acc);
   }
 }
+
+#if AUTOTIMM_RESAMPLE_AVX2
+/// The same with AVX2, 32 bytes at a time: four registers of int32 accumulators stay live across the taps, then
+/// shift and saturating packs give clip8's bytes.
+__attribute__((target("avx2"))) void vertical_row_avx2(const std::uint8_t* const* rows, const std::int32_t* w,
+                                                       int n, std::size_t length, std::uint8_t* dst) {
+  const __m256i half = _mm256_set1_epi32(kHalf);
+  std::size_t j = 0;
+  for (; j + 32 <= length; j += 32) {
+    __m256i acc0 = half, acc1 = half, acc2 = half, acc3 = half;
+    for (int i = 0; i < n; ++i) {
+      const __m256i weight = _mm256_set1_epi32(w[i]);
+      const __m128i low = _mm_loadu_si128(reinterpret_cast<const __m128i*>(rows[i] + j));
+      const __m128i high = _mm_loadu_si128(reinterpret_cast<const __m128i*>(rows[i] + j + 16));
+      acc0 = _mm256_add_epi32(acc0, _mm256_mullo_epi32(_mm256_cvtepu8_epi32(low), weight));
+      acc1 = _mm256_add_epi32(acc1, _mm256_mullo_epi32(_mm256_cvtepu8_epi32(_mm_srli_si128(low, 8)), weight));
+      acc2 = _mm256_add_epi32(acc2, _mm256_mullo_epi32(_mm256_cvtepu8_epi32(high), weight));
+      acc3 = _mm256_add_epi32(acc3, _mm256_mullo_epi32(_mm256_cvtepu8_epi32(_mm_srli_si128(high, 8)), weight));
+    }
+    // packus works within 128-bit lanes: the permute puts the 16-bit values back in order.
+    const __m256i words_low = _mm256_permute4x64_epi64(
+        _mm256_packus_epi32(_mm256_srai_epi32(acc0, kPrecisionBits), _mm256_srai_epi32(acc1, kPrecisionBits)), 0xD8);
+    const __m256i words_high = _mm256_permute4x64_epi64(
+        _mm256_packus_epi32(_mm256_srai_epi32(acc2, kPrecisionBits), _mm256_srai_epi32(acc3, kPrecisionBits)), 0xD8);
+    const __m256i bytes = _mm256_permute4x64_epi64(_mm256_packus_epi16(words_low, words_high), 0xD8);
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst + j), bytes);
+  }
+  vertical_row(rows, w, n, length, dst, j);
+}
+#endif
 
 /// Vertical pass: `source` rows (already resampled horizontally, or the input's window columns) starting at
 /// column `x` into the window's rows.
@@ -237,7 +272,15 @@ void vertical(const PixelView& source, int x, const Taps& taps, Image& out) {
   for (std::size_t j = 0; j < taps.first.size(); ++j) {
     const int n = taps.used[j];
     for (int i = 0; i < n; ++i) rows[i] = source.pixel(x, taps.first[j] + i);
-    vertical_row(rows.data(), &taps.weights[j * taps.count], n, length, out.row(static_cast<int>(j)));
+    const std::int32_t* w = &taps.weights[j * taps.count];
+    std::uint8_t* dst = out.row(static_cast<int>(j));
+#if AUTOTIMM_RESAMPLE_AVX2
+    if (has_avx2()) {
+      vertical_row_avx2(rows.data(), w, n, length, dst);
+      continue;
+    }
+#endif
+    vertical_row(rows.data(), w, n, length, dst);
   }
 }
 
@@ -302,14 +345,16 @@ Image resample(const PixelView& source, const ResampleAxis& x, const ResampleAxi
   }
   const Filter filter = filter_of(interpolation);
   const auto horizontal = [&](const Taps& taps, int row_begin, int row_end, Image& into) {
-    if (channels == 3) {
-      thread_local std::vector<Lanes> widened;  // reused: no fresh pages per image
+#if AUTOTIMM_RESAMPLE_AVX2
+    if (channels == 3 && has_avx2()) {
+      thread_local std::vector<std::int32_t> widened;  // reused: no fresh pages per image
       thread_local PairedWeights paired;
       pair_weights(taps, paired);
-      horizontal_rgb(source, row_begin, row_end, taps, paired, widened, into);
-    } else {
-      horizontal_any(source, row_begin, row_end, taps, into);
+      horizontal_rgb_avx2(source, row_begin, row_end, taps, paired, widened, into);
+      return;
     }
+#endif
+    horizontal_any(source, row_begin, row_end, taps, into);
   };
   Taps columns, rows;
   if (!x.identity()) compute_taps(x, window.x, window.width, filter, columns);
