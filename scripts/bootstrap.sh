@@ -3,6 +3,7 @@
 # On a ready machine this is one dpkg-query call per package: no network, well under a second.
 #   scripts/bootstrap.sh          what `make` needs
 #   scripts/bootstrap.sh --fuzz   also clang and libFuzzer, for -DAUTOTIMM_FUZZ=ON
+#   scripts/bootstrap.sh --demo   also Debian's Fashion-MNIST, which `make demo` trains on
 set -euo pipefail
 
 packages=(
@@ -11,15 +12,17 @@ packages=(
   libboost1.81-dev libboost-json1.81-dev
   libcurl4-openssl-dev libssl-dev libspdlog-dev libfmt-dev
   libgtest-dev libgmock-dev
-  libopencv-dev
+  libopencv-dev libjpeg62-turbo-dev
   libopenblas0-pthread
   zlib1g-dev
 )
 
 if [[ "${1:-}" == "--fuzz" ]]; then
   packages+=(clang-14 libclang-rt-14-dev)
+elif [[ "${1:-}" == "--demo" ]]; then
+  packages+=(dataset-fashion-mnist)
 elif [[ $# -gt 0 ]]; then
-  echo "usage: scripts/bootstrap.sh [--fuzz]" >&2
+  echo "usage: scripts/bootstrap.sh [--fuzz | --demo]" >&2
   exit 2
 fi
 

@@ -14,5 +14,10 @@ int run_plugins(const std::vector<std::string>& args);
 int run_inspect(const std::vector<std::string>& args);
 int run_models(const std::vector<std::string>& args);
 int run_hub(const std::vector<std::string>& args);
+int run_fit(const std::vector<std::string>& args);
+int run_validate(const std::vector<std::string>& args);
+int run_test(const std::vector<std::string>& args);
+int run_predict(const std::vector<std::string>& args);
+int run_data(const std::vector<std::string>& args);
 
 }  // namespace autotimm::cli

@@ -82,6 +82,37 @@ const std::map<std::string, Command>& commands() {
         "  forward  runs the model in eval mode on the tensor 'input' of IN and writes 'logits', 'features',\n"
         "           'pre_logits' and, with --features, 'feat.0'...'feat.N' to OUT",
         &run_models}},
+      {"data",
+       {"look at the data of a run config",
+        "autotimm data sample --config RUN.json --out DIR [--split train|val|test] [--count N] [--set KEY=VALUE]...\n"
+        "  Writes the first N images of a split (default: test, 8) as DIR/<index>-<class>.png.",
+        &run_data}},
+      {"fit",
+       {"train a model described by a run config",
+        "autotimm fit --config RUN.json [--set KEY=VALUE]... [--ckpt-path CKPT] [--test] [--json]\n"
+        "  RUN.json has 'model' (class ImageClassifier and its options), 'data' (ImageDataModule or\n"
+        "  MultiLabelImageDataModule and its options) and 'trainer' (AutoTrainer options) sections.\n"
+        "  --set KEY=VALUE  override an option by dotted path, e.g. --set trainer.max_epochs=3 (repeatable)\n"
+        "  --ckpt-path CKPT resume from a checkpoint written by fit (also 'ckpt_path' in the config)\n"
+        "  --test           test the best checkpoint on the data's test set afterwards\n"
+        "  --json           print the run folder, checkpoints and test metrics as JSON",
+        &run_fit}},
+      {"validate",
+       {"run the validation set through a model",
+        "autotimm validate --config RUN.json [--set KEY=VALUE]... [--ckpt-path CKPT] [--json]\n"
+        "  With --ckpt-path the model comes from the checkpoint, else from the config's model section.",
+        &run_validate}},
+      {"test",
+       {"run the test set through a model",
+        "autotimm test --config RUN.json [--set KEY=VALUE]... [--ckpt-path CKPT] [--json]\n"
+        "  With --ckpt-path the model comes from the checkpoint, else from the config's model section.",
+        &run_test}},
+      {"predict",
+       {"classify images with a trained checkpoint",
+        "autotimm predict --ckpt-path CKPT [--top-k K] [--batch-size N] [--json] IMAGE_OR_FOLDER...\n"
+        "  Uses the checkpoint's preprocessing and class names; prints the top K classes per image\n"
+        "  (--json: one JSON object per line).",
+        &run_predict}},
       {"version",
        {"show the version, plugin ABI, libtorch and compiler",
         "autotimm version [--json]",

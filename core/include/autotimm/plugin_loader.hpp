@@ -50,6 +50,8 @@ AUTOTIMM_API std::filesystem::path default_plugin_directory();
 
 /// The `<name>` of a file named `libautotimm_<kind>_<name>.so`, or nothing when the name does not follow that rule.
 AUTOTIMM_API std::optional<std::string> plugin_name_from_file(const std::filesystem::path& path);
+/// The `<kind>` of such a file (backbone, head, loss, hub, logger, callback), or nothing.
+AUTOTIMM_API std::optional<std::string> plugin_kind_from_file(const std::filesystem::path& path);
 
 /// Why `descriptor` cannot be used by this build of autotimm, or an empty string when it can. `library` and
 /// `name_from_file` only shape the message (and the file-name check when given).

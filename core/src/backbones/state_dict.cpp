@@ -46,12 +46,14 @@ StateDictAdapter::~StateDictAdapter() = default;
 
 std::vector<std::pair<std::string, torch::Tensor>> state_dict(const torch::nn::Module& module) {
   std::vector<std::pair<std::string, torch::Tensor>> out;
-  // Per module, its own parameters then its own buffers: the order of PyTorch's state_dict().
-  for (const auto& item : module.named_modules("", /*include_self=*/true)) {
-    const std::string prefix = item.key().empty() ? "" : item.key() + ".";
-    for (const auto& p : item.value()->named_parameters(/*recurse=*/false)) out.emplace_back(prefix + p.key(), p.value());
-    for (const auto& b : item.value()->named_buffers(/*recurse=*/false)) out.emplace_back(prefix + b.key(), b.value());
-  }
+  // Per module, its own parameters then its own buffers: the order of PyTorch's state_dict(). The root is read
+  // directly rather than through named_modules(include_self), which needs it held by a shared_ptr.
+  const auto add = [&](const torch::nn::Module& m, const std::string& prefix) {
+    for (const auto& p : m.named_parameters(/*recurse=*/false)) out.emplace_back(prefix + p.key(), p.value());
+    for (const auto& b : m.named_buffers(/*recurse=*/false)) out.emplace_back(prefix + b.key(), b.value());
+  };
+  add(module, "");
+  for (const auto& item : module.named_modules("", /*include_self=*/false)) add(*item.value(), item.key() + ".");
   return out;
 }
 

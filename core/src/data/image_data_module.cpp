@@ -235,6 +235,46 @@ DataLoader ImageDataModule::val_loader() {
   return DataLoader(val_, eval_transform(), loader_options(false));
 }
 
+std::optional<DataLoader> ImageDataModule::validation_loader() {
+  setup();
+  if (val_->size() == 0) return std::nullopt;
+  return DataLoader(val_, eval_transform(), loader_options(false));
+}
+
+void ImageDataModule::set_shard(int index, int count) {
+  if (count < 1 || index < 0 || index >= count) {
+    throw ConfigError("data shard " + std::to_string(index) + " of " + std::to_string(count) +
+                      ": expected 0 <= index < count");
+  }
+  options_.shard_index = index;
+  options_.num_shards = count;
+}
+
+boost::json::object ImageDataModule::hparams() const {
+  boost::json::object json;
+  json["data_dir"] = options_.data_dir.string();
+  json["format"] = options_.format;
+  if (!options_.train_csv.empty()) json["train_csv"] = options_.train_csv.string();
+  if (!options_.val_csv.empty()) json["val_csv"] = options_.val_csv.string();
+  if (!options_.test_csv.empty()) json["test_csv"] = options_.test_csv.string();
+  if (!options_.image_dir.empty()) json["image_dir"] = options_.image_dir.string();
+  json["multi_label"] = options_.multi_label;
+  json["image_size"] = options_.image_size;
+  json["data_config"] = data_config_to_json(data_config());
+  if (options_.transforms.empty()) {
+    json["train_transforms"] = options_.train_transforms;
+  } else {
+    json["transforms"] = options_.transforms;
+  }
+  json["batch_size"] = options_.batch_size;
+  json["num_workers"] = options_.num_workers;
+  json["val_split"] = options_.val_split;
+  json["seed"] = options_.seed;
+  json["balanced_sampling"] = options_.balanced_sampling;
+  json["strict_data"] = options_.strict_data;
+  return json;
+}
+
 std::optional<DataLoader> ImageDataModule::test_loader() {
   setup();
   if (!test_) return std::nullopt;

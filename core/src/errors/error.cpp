@@ -12,5 +12,6 @@ FormatError::~FormatError() = default;
 PluginError::~PluginError() = default;
 HubError::~HubError() = default;
 IoError::~IoError() = default;
+TrainingError::~TrainingError() = default;
 
 }  // namespace autotimm

@@ -15,6 +15,7 @@ Head::~Head() = default;
 Loss::~Loss() = default;
 Logger::~Logger() = default;
 Callback::~Callback() = default;
+TrainerHandle::~TrainerHandle() = default;
 HubResolver::~HubResolver() = default;
 
 HubCacheRemoval HubResolver::prune_cache(const HubCachePruneOptions&) {

@@ -10,7 +10,9 @@
 #include <spdlog/spdlog.h>
 
 #include "autotimm/error.hpp"
+#include "autotimm/loggers/csv_logger.hpp"
 #include "autotimm/names.hpp"
+#include "autotimm/trainer/callbacks.hpp"
 
 namespace autotimm {
 namespace {
@@ -117,8 +119,10 @@ const PluginRecord& PluginLoader::finish(PluginRecord record, const PluginDescri
   if (auto problem = check_plugin_descriptor(*descriptor, library, name_from_file); !problem.empty()) {
     return refuse(std::move(problem));
   }
+  // Names are unique per kind: the head and the loss family of a task may share a name ("classification").
+  const auto kind = plugin_kind_from_file(library);
   for (const auto& other : registry_.plugins()) {
-    if (other.loaded && other.name == record.name) {
+    if (other.loaded && other.name == record.name && plugin_kind_from_file(other.library) == kind) {
       return refuse("plugin '" + record.name + "' (" + library + ") is already loaded from " + other.library +
                     "; remove one copy from the plugin path");
     }
@@ -212,6 +216,11 @@ Registry& registry() {
   // Leaked on purpose: entries hold factories from plugin libraries, which are never unloaded either.
   static Registry* instance = [] {
     auto* created = new Registry();
+    // The core's own entries (callbacks, the CSV logger) first, so config files name them like plugin entries.
+    Registrar builtins({"autotimm", "libautotimm"});
+    register_builtin_callbacks(builtins);
+    register_builtin_loggers(builtins);
+    created->commit(builtins);
     PluginLoader(*created).load_search_path();
     return created;
   }();

@@ -2,6 +2,7 @@
 
 #include <cstdlib>
 #include <string_view>
+#include <utility>
 
 #include "autotimm/plugin_loader.hpp"
 
@@ -35,7 +36,10 @@ std::vector<std::filesystem::path> plugin_search_path() {
   return path;
 }
 
-std::optional<std::string> plugin_name_from_file(const std::filesystem::path& path) {
+namespace {
+
+/// `<kind>` and `<name>` of `libautotimm_<kind>_<name>.so`.
+std::optional<std::pair<std::string, std::string>> split_plugin_file_name(const std::filesystem::path& path) {
   constexpr std::string_view kPrefix = "libautotimm_", kSuffix = ".so";
   const std::string file = path.filename().string();
   if (file.size() <= kPrefix.size() + kSuffix.size() || !file.starts_with(kPrefix) || !file.ends_with(kSuffix)) {
@@ -45,7 +49,19 @@ std::optional<std::string> plugin_name_from_file(const std::filesystem::path& pa
       std::string_view(file).substr(kPrefix.size(), file.size() - kPrefix.size() - kSuffix.size());
   const auto underscore = middle.find('_');  // kinds have no underscore; names may
   if (underscore == std::string_view::npos || underscore == 0 || underscore + 1 == middle.size()) return std::nullopt;
-  return std::string(middle.substr(underscore + 1));
+  return std::pair{std::string(middle.substr(0, underscore)), std::string(middle.substr(underscore + 1))};
+}
+
+}  // namespace
+
+std::optional<std::string> plugin_name_from_file(const std::filesystem::path& path) {
+  if (auto parts = split_plugin_file_name(path)) return parts->second;
+  return std::nullopt;
+}
+
+std::optional<std::string> plugin_kind_from_file(const std::filesystem::path& path) {
+  if (auto parts = split_plugin_file_name(path)) return parts->first;
+  return std::nullopt;
 }
 
 }  // namespace autotimm

@@ -57,4 +57,11 @@ class AUTOTIMM_API IoError : public Error {
   ~IoError() override;
 };
 
+/// A training run that cannot go on: a NaN or Inf loss, a failed step.
+class AUTOTIMM_API TrainingError : public Error {
+ public:
+  using Error::Error;
+  ~TrainingError() override;
+};
+
 }  // namespace autotimm

@@ -20,6 +20,7 @@
 #include <boost/json/array.hpp>
 
 #include "autotimm/config.hpp"
+#include "autotimm/data/data_module.hpp"
 #include "autotimm/data/dataset.hpp"
 #include "autotimm/data/loader.hpp"
 #include "autotimm/data/transform.hpp"
@@ -53,32 +54,36 @@ struct ImageDataOptions {
   static ImageDataOptions from(const Config& config);
 };
 
-class AUTOTIMM_API ImageDataModule {
+class AUTOTIMM_API ImageDataModule : public DataModule {
  public:
   explicit ImageDataModule(ImageDataOptions options);
 
   /// Reads the file lists and splits them. Called by the loaders when needed; call it early to fail fast.
-  void setup();
+  void setup() override;
   /// Uses a backbone's input config (size, interpolation, mean/std, crop) from now on.
   void set_data_config(const DataConfig& config);
 
-  const std::vector<std::string>& class_names();
+  const std::vector<std::string>& class_names() override;
   std::int64_t num_classes();
   bool multi_label() const noexcept { return options_.multi_label; }
 
-  DataLoader train_loader();
+  DataLoader train_loader() override;
+  /// ConfigError when there is no validation data.
   DataLoader val_loader();
+  std::optional<DataLoader> validation_loader() override;
   /// nullopt when there is no test set.
-  std::optional<DataLoader> test_loader();
+  std::optional<DataLoader> test_loader() override;
 
   std::shared_ptr<const ImageDataset> train_dataset();
   std::shared_ptr<const ImageDataset> val_dataset();
   std::shared_ptr<const ImageDataset> test_dataset();
 
-  DataConfig data_config() const;
+  DataConfig data_config() const override;
   TransformPtr train_transform() const;
   TransformPtr eval_transform() const;
   const ImageDataOptions& options() const noexcept { return options_; }
+  boost::json::object hparams() const override;
+  void set_shard(int index, int count) override;
 
  private:
   LoaderOptions loader_options(bool training) const;

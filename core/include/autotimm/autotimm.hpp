@@ -1,0 +1,17 @@
+#pragma once
+// The application API in one include: backbones and the Hub, data modules and loaders, tasks, the trainer and its
+// callbacks, checkpoints and run configs.
+//
+//   #include <autotimm/autotimm.hpp>
+//   autotimm::ImageClassifier model({.backbone = "resnet18", .pretrained = false});
+//   autotimm::ImageDataModule data({.data_dir = "data/flowers"});
+//   autotimm::AutoTrainer({.max_epochs = 5}).fit(model, data);
+#include "autotimm/backbones.hpp"
+#include "autotimm/data/image_data_module.hpp"
+#include "autotimm/hub.hpp"
+#include "autotimm/loggers/csv_logger.hpp"
+#include "autotimm/tasks/image_classifier.hpp"
+#include "autotimm/trainer/auto_trainer.hpp"
+#include "autotimm/trainer/callbacks.hpp"
+#include "autotimm/trainer/checkpoint.hpp"
+#include "autotimm/trainer/run_config.hpp"

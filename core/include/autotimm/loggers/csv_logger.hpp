@@ -1,0 +1,62 @@
+#pragma once
+// The CSV logger every run gets unless told otherwise: <save_dir>/metrics.csv and <save_dir>/hparams.yaml, as
+// Lightning's CSVLogger writes them. The header holds every key ever logged, sorted, after `step` (and `epoch` when
+// logged); a row per log_metrics call. Both files are rewritten atomically on save(), so a crash loses at most what
+// was logged since the last save, never the file. Texts go to texts.csv, images to images/<tag>-step=<n>.png;
+// histograms add <tag>/min, /max, /mean, /std to the metrics.
+//
+//   auto csv = std::make_shared<autotimm::CsvLogger>(autotimm::CsvLoggerOptions{.save_dir = "runs/version_0"});
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "autotimm/config.hpp"
+#include "autotimm/export.hpp"
+#include "autotimm/logger.hpp"
+
+namespace autotimm {
+
+class Registrar;
+
+struct CsvLoggerOptions {
+  std::filesystem::path save_dir = {};  ///< created when missing; empty: the trainer's run folder
+  int flush_logs_every_n_steps = 100;   ///< also saved on save() and finalize()
+  static AUTOTIMM_API CsvLoggerOptions from(const Config& config);
+};
+
+class AUTOTIMM_API CsvLogger : public Logger {
+ public:
+  explicit CsvLogger(CsvLoggerOptions options);
+  ~CsvLogger() override;
+  void log_hyperparams(const boost::json::object& params) override;
+  void log_metrics(const std::map<std::string, double>& metrics, std::int64_t step) override;
+  void log_image(std::string_view tag, const at::Tensor& image, std::int64_t step) override;
+  void log_histogram(std::string_view tag, const at::Tensor& values, std::int64_t step) override;
+  void log_text(std::string_view tag, std::string_view text, std::int64_t step) override;
+  void save() override;
+  void finalize(RunStatus status) override;
+
+  const std::filesystem::path& save_dir() const noexcept { return options_.save_dir; }
+
+ private:
+  void write_metrics_locked();
+  CsvLoggerOptions options_;
+  std::mutex mutex_;
+  std::vector<std::map<std::string, double>> rows_;
+  std::vector<std::string> keys_;   // sorted, without step/epoch
+  std::vector<std::array<std::string, 3>> texts_;
+  std::int64_t rows_at_last_save_ = 0;
+  bool finalized_ = false;
+};
+
+/// Registers "csv" in the registry's logger table (done by autotimm::registry()).
+AUTOTIMM_API void register_builtin_loggers(Registrar& registrar);
+
+/// YAML text of a JSON object (nested objects and arrays kept), as hparams.yaml holds it.
+AUTOTIMM_API std::string to_yaml(const boost::json::object& object);
+
+}  // namespace autotimm

@@ -1,0 +1,129 @@
+// AutoTrainerOptions ↔ JSON: the `trainer` section of a run config, and the trainer's hyperparameters.
+#include <boost/json.hpp>
+
+#include "autotimm/error.hpp"
+#include "autotimm/model_args.hpp"
+#include "autotimm/registry.hpp"
+#include "autotimm/trainer/auto_trainer.hpp"
+
+namespace autotimm {
+
+namespace {
+
+void read_limit(const Config& config, std::string_view key, BatchLimit& limit) {
+  if (!config.contains(key)) return;
+  const auto& value = config.raw(key);
+  if (value.is_int64()) {
+    limit = BatchLimit(value.as_int64());
+  } else if (value.is_uint64()) {
+    limit = BatchLimit(static_cast<std::int64_t>(value.as_uint64()));
+  } else if (value.is_double()) {
+    limit = BatchLimit(value.as_double());
+  } else {
+    throw ConfigError(config.where(key) + ": expected a fraction (0.25) or a number of batches (10), got " +
+                      boost::json::serialize(value));
+  }
+}
+
+const boost::json::array& list_at(const Config& config, std::string_view key) {
+  static const boost::json::array kEmpty;
+  if (!config.contains(key)) return kEmpty;
+  const auto& value = config.raw(key);
+  if (!value.is_array()) {
+    throw ConfigError(config.where(key) + ": expected a list of objects such as [{\"name\": \"" +
+                      (key == "callbacks" ? std::string("early_stopping") : std::string("csv")) + "\"}]");
+  }
+  return value.as_array();
+}
+
+}  // namespace
+
+AutoTrainerOptions AutoTrainerOptions::from(const Config& config) {
+  AutoTrainerOptions o;
+  read_arg(config, "max_epochs", o.max_epochs);
+  read_arg(config, "min_epochs", o.min_epochs);
+  read_arg(config, "accelerator", o.accelerator);
+  read_arg(config, "devices", o.devices);
+  if (config.contains("precision") && config.raw("precision").is_int64()) {
+    o.precision = std::to_string(config.raw("precision").as_int64());  // Lightning accepts precision=32 too
+  } else {
+    read_arg(config, "precision", o.precision);
+  }
+  read_arg(config, "checkpoint_monitor", o.checkpoint_monitor);
+  read_arg(config, "checkpoint_mode", o.checkpoint_mode);
+  read_arg(config, "save_top_k", o.save_top_k);
+  read_arg(config, "save_last", o.save_last);
+  if (auto root = config.get_optional<std::string>("default_root_dir")) o.default_root_dir = *root;
+  read_arg(config, "gradient_clip_val", o.gradient_clip_val);
+  read_arg(config, "gradient_clip_algorithm", o.gradient_clip_algorithm);
+  read_arg(config, "accumulate_grad_batches", o.accumulate_grad_batches);
+  read_limit(config, "val_check_interval", o.val_check_interval);
+  read_arg(config, "check_val_every_n_epoch", o.check_val_every_n_epoch);
+  read_limit(config, "limit_train_batches", o.limit_train_batches);
+  read_limit(config, "limit_val_batches", o.limit_val_batches);
+  read_limit(config, "limit_test_batches", o.limit_test_batches);
+  if (config.contains("fast_dev_run") && config.raw("fast_dev_run").is_bool()) {
+    o.fast_dev_run = config.raw("fast_dev_run").as_bool() ? 1 : 0;  // true means one batch, as in Lightning
+  } else {
+    read_arg(config, "fast_dev_run", o.fast_dev_run);
+  }
+  read_arg(config, "num_sanity_val_steps", o.num_sanity_val_steps);
+  if (auto seed = config.get_optional<std::int64_t>("seed")) {
+    if (*seed < 0) throw ConfigError(config.where("seed") + ": expected a seed >= 0");
+    o.seed = static_cast<std::uint64_t>(*seed);
+  }
+  read_arg(config, "deterministic", o.deterministic);
+  read_arg(config, "logger", o.logger);
+  read_arg(config, "enable_progress_bar", o.enable_progress_bar);
+  read_arg(config, "enable_checkpointing", o.enable_checkpointing);
+  read_arg(config, "enable_model_summary", o.enable_model_summary);
+  read_arg(config, "log_every_n_steps", o.log_every_n_steps);
+  for (const auto& spec : list_at(config, "callbacks")) {
+    if (!spec.is_object() || !spec.as_object().contains("name") || !spec.as_object().at("name").is_string()) {
+      throw ConfigError(config.where("callbacks") + ": each entry must be an object with a \"name\"");
+    }
+    boost::json::object args = spec.as_object();
+    const std::string name(args.at("name").as_string());
+    args.erase("name");
+    Config callback_config(std::move(args), config.where("callbacks") + " entry '" + name + "'");
+    o.callbacks.push_back(registry().callbacks().get(name).factory(callback_config));
+    callback_config.expect_all_used();
+  }
+  o.logger_configs = list_at(config, "loggers");
+  for (const auto& spec : o.logger_configs) {
+    // Fail at load time for a name nobody provides, not when training starts.
+    if (spec.is_object() && spec.as_object().contains("name") && spec.as_object().at("name").is_string()) {
+      registry().loggers().get(std::string(spec.as_object().at("name").as_string()));
+    }
+  }
+  return o;
+}
+
+boost::json::object AutoTrainerOptions::to_json() const {
+  boost::json::object json{{"max_epochs", max_epochs},
+                           {"min_epochs", min_epochs},
+                           {"accelerator", accelerator},
+                           {"devices", devices},
+                           {"precision", precision},
+                           {"checkpoint_monitor", checkpoint_monitor},
+                           {"checkpoint_mode", checkpoint_mode},
+                           {"save_top_k", save_top_k},
+                           {"save_last", save_last},
+                           {"default_root_dir", default_root_dir.string()},
+                           {"gradient_clip_val", gradient_clip_val},
+                           {"gradient_clip_algorithm", gradient_clip_algorithm},
+                           {"accumulate_grad_batches", accumulate_grad_batches},
+                           {"val_check_interval", val_check_interval.to_json()},
+                           {"check_val_every_n_epoch", check_val_every_n_epoch},
+                           {"limit_train_batches", limit_train_batches.to_json()},
+                           {"limit_val_batches", limit_val_batches.to_json()},
+                           {"limit_test_batches", limit_test_batches.to_json()},
+                           {"fast_dev_run", fast_dev_run},
+                           {"num_sanity_val_steps", num_sanity_val_steps},
+                           {"deterministic", deterministic},
+                           {"log_every_n_steps", log_every_n_steps}};
+  json["seed"] = seed ? boost::json::value(*seed) : boost::json::value(nullptr);
+  return json;
+}
+
+}  // namespace autotimm

@@ -1,0 +1,291 @@
+// The trainer's bookkeeping: run folder, loggers and callbacks, checkpoints written and restored, weights loaded
+// for evaluation.
+#include "trainer_run.hpp"
+
+#include <ATen/CPUGeneratorImpl.h>
+
+#include <cmath>
+#include <mutex>
+
+#include <boost/json.hpp>
+#include <spdlog/spdlog.h>
+
+#include "autotimm/loggers/csv_logger.hpp"
+#include "autotimm/optim/optimizers.hpp"
+#include "autotimm/registry.hpp"
+#include "autotimm/runtime.hpp"
+#include "autotimm/state_dict.hpp"
+#include "autotimm/version.hpp"
+
+namespace autotimm {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr const char* kRngKey = "rng.torch_cpu";
+
+/// <root>/logs/version_<n>, n one more than the largest there.
+fs::path next_version_dir(const fs::path& root) {
+  const fs::path logs = root / "logs";
+  long next = 0;
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(logs, ec)) {
+    const std::string name = entry.path().filename().string();
+    if (!entry.is_directory() || !name.starts_with("version_")) continue;
+    try {
+      std::size_t used = 0;
+      const long n = std::stol(name.substr(8), &used);
+      if (used == name.size() - 8 && n >= next) next = n + 1;
+    } catch (const std::exception&) {
+      // not one of ours
+    }
+  }
+  return logs / ("version_" + std::to_string(next));
+}
+
+const boost::json::object& object_at(const boost::json::object& meta, const char* key, const fs::path& path) {
+  const auto* value = meta.if_contains(key);
+  if (value == nullptr || !value->is_object()) {
+    throw FormatError("checkpoint '" + path.string() + "' has no '" + key + "' object; it was not written by fit");
+  }
+  return value->as_object();
+}
+
+std::int64_t int_at(const boost::json::object& meta, const char* key, const fs::path& path) {
+  const auto* value = meta.if_contains(key);
+  if (value == nullptr || !value->is_int64()) {
+    throw FormatError("checkpoint '" + path.string() + "' has no integer '" + key + "'; it was not written by fit");
+  }
+  return value->as_int64();
+}
+
+}  // namespace
+
+void AutoTrainer::Run::prepare(Task& the_task, const std::string& stage) {
+  configure_runtime();
+  task = &the_task;
+  state.stage = stage;
+  state.trainer = this;
+  state.batch_idx = 0;
+  if (stage == "fit" && options.seed) torch::manual_seed(*options.seed);
+  if (options.deterministic) at::globalContext().setDeterministicAlgorithms(true, /*warn_only=*/false);
+  const bool cuda_available = torch::cuda::is_available();
+  if ((options.accelerator == "cuda" || options.accelerator == "gpu") && !cuda_available) {
+    throw ConfigError("AutoTrainer: accelerator '" + options.accelerator +
+                      "' asked for, but this libtorch sees no CUDA device; use accelerator cpu or auto");
+  }
+  device = options.accelerator != "cpu" && cuda_available ? torch::Device(torch::kCUDA, 0) : torch::Device(torch::kCPU);
+
+  if (run_dir.empty() && !is_dev_run()) {
+    run_dir = next_version_dir(options.default_root_dir);
+    fs::create_directories(run_dir);
+  }
+  if (callbacks.empty()) {
+    // Summary and progress first, checkpointing last so it sees what the other callbacks decided.
+    bool has_checkpoint = false, has_summary = false, has_progress = false;
+    for (const auto& c : options.callbacks) {
+      has_checkpoint |= dynamic_cast<ModelCheckpoint*>(c.get()) != nullptr;
+      has_summary |= dynamic_cast<ModelSummary*>(c.get()) != nullptr;
+      has_progress |= dynamic_cast<ProgressBar*>(c.get()) != nullptr;
+    }
+    if (options.enable_model_summary && !has_summary) callbacks.push_back(std::make_shared<ModelSummary>());
+    if (options.enable_progress_bar && !has_progress) callbacks.push_back(std::make_shared<ProgressBar>());
+    for (const auto& c : options.callbacks) {
+      if (auto* checkpoint = dynamic_cast<ModelCheckpoint*>(c.get()); checkpoint == nullptr || !is_dev_run()) {
+        callbacks.push_back(c);
+      }
+    }
+    if (options.enable_checkpointing && !has_checkpoint && !is_dev_run()) {
+      callbacks.push_back(std::make_shared<ModelCheckpoint>(ModelCheckpointOptions{
+          .monitor = options.checkpoint_monitor,
+          .mode = options.checkpoint_mode,
+          .save_top_k = options.save_top_k,
+          .save_last = options.save_last}));
+    }
+    for (const auto& c : callbacks) {
+      if (auto* checkpoint = dynamic_cast<ModelCheckpoint*>(c.get())) model_checkpoint = checkpoint;
+    }
+  }
+  if (loggers.empty() && !is_dev_run()) {
+    loggers = options.loggers;
+    for (const auto& spec : options.logger_configs) {
+      if (!spec.is_object() || !spec.as_object().contains("name") || !spec.as_object().at("name").is_string()) {
+        throw ConfigError("trainer.loggers: each entry must be an object with a \"name\" (csv, tensorboard, ...)");
+      }
+      boost::json::object args = spec.as_object();
+      const std::string name(args.at("name").as_string());
+      args.erase("name");
+      if (!args.contains("save_dir")) args["save_dir"] = run_dir.string();
+      Config config(std::move(args), "trainer.loggers entry '" + name + "'");
+      loggers.push_back(registry().loggers().get(name).factory(config));
+      config.expect_all_used();
+    }
+    if (loggers.empty() && options.logger) {
+      loggers.push_back(std::make_shared<CsvLogger>(CsvLoggerOptions{.save_dir = run_dir}));
+    }
+  }
+}
+
+void AutoTrainer::Run::log_metrics(const std::map<std::string, double>& metrics, std::int64_t step) {
+  for (const auto& [name, value] : metrics) {
+    state.metrics[name] = value;
+    logged[name] = value;
+  }
+  if (!state.is_global_zero || state.sanity_checking) return;
+  for (auto& logger : loggers) logger->log_metrics(metrics, step);
+}
+
+void AutoTrainer::Run::log_hyperparams(Task& the_task, const DataModule* data) {
+  if (hparams_logged || !state.is_global_zero) return;
+  hparams_logged = true;
+  boost::json::object params{{"task", the_task.task_name()},
+                             {"model", the_task.hparams()},
+                             {"trainer", options.to_json()}};
+  if (data != nullptr) params["data"] = data->hparams();
+  for (auto& logger : loggers) logger->log_hyperparams(params);
+}
+
+void AutoTrainer::Run::finish_loggers(RunStatus status) {
+  for (auto& logger : loggers) {
+    try {
+      logger->save();
+    } catch (const std::exception& e) {
+      spdlog::error("logger: {}", e.what());
+    }
+  }
+  if (status != RunStatus::success) failed = true;
+}
+
+const torch::nn::Module& AutoTrainer::Run::model() const {
+  if (task == nullptr) throw ConfigError("the trainer has no task outside fit, validate, test and predict");
+  return *task;
+}
+
+std::vector<double> AutoTrainer::Run::learning_rates() const {
+  std::vector<double> lrs;
+  if (setup == nullptr) return lrs;
+  for (const auto& group : setup->optimizer->param_groups()) lrs.push_back(group.options().get_lr());
+  return lrs;
+}
+
+void AutoTrainer::Run::save_checkpoint(const fs::path& path) {
+  if (!state.is_global_zero) return;
+  if (task == nullptr) throw ConfigError("save_checkpoint: no task is being trained");
+  Checkpoint checkpoint;
+  for (const auto& [key, tensor] : state_dict(*task)) checkpoint.tensors["model." + key] = tensor;
+  boost::json::object meta{{"task", task->task_name()},
+                           {"hparams", task->hparams()},
+                           {"autotimm_version", kSdkVersion},
+                           {"epoch", state.epoch},
+                           {"global_step", state.global_step},
+                           {"batches_done", batches_done},
+                           {"train_batches", train_batches}};
+  if (auto config = task->data_config()) meta["data_config"] = data_config_to_json(*config);
+  if (setup != nullptr) {
+    for (auto& [key, tensor] : optimizer_state_tensors(*setup->optimizer)) checkpoint.tensors[key] = tensor;
+    meta["optimizer"] = setup->optimizer_name;
+    if (setup->scheduler) {
+      boost::json::object scheduler_state;
+      for (const auto& [key, value] : setup->scheduler->state()) scheduler_state[key] = value;
+      meta["scheduler"] = boost::json::object{{"name", setup->scheduler->name()}, {"state", scheduler_state}};
+    }
+  }
+  {
+    auto generator = at::detail::getDefaultCPUGenerator();  // a handle to the process-wide generator
+    std::lock_guard<std::mutex> lock(generator.mutex());
+    checkpoint.tensors[kRngKey] = generator.get_state();
+  }
+  boost::json::object callback_states;
+  for (const auto& callback : callbacks) {
+    if (const auto key = callback->state_key(); !key.empty()) callback_states[key] = callback->state_dict();
+  }
+  meta["callbacks"] = std::move(callback_states);
+  boost::json::object metrics;
+  for (const auto& [name, value] : state.metrics) {
+    if (std::isfinite(value)) metrics[name] = value;
+  }
+  meta["metrics"] = std::move(metrics);
+  meta["trainer"] = options.to_json();
+  checkpoint.meta = std::move(meta);
+  write_checkpoint(path, checkpoint);
+}
+
+void AutoTrainer::Run::restore(const Checkpoint& checkpoint, const fs::path& path) {
+  const auto* task_name = checkpoint.meta.if_contains("task");
+  if (task_name == nullptr || !task_name->is_string() || task_name->as_string() != task->task_name()) {
+    throw FormatError("checkpoint '" + path.string() + "' is not a checkpoint of a " + task->task_name());
+  }
+  load_state_dict(*task, checkpoint.with_prefix("model."), {.source = path.string()});
+  std::map<std::string, torch::Tensor> optimizer_state;
+  for (const auto& [key, tensor] : checkpoint.tensors) {
+    if (key.starts_with("optimizer.")) optimizer_state[key] = tensor;
+  }
+  if (optimizer_state.empty()) {
+    throw FormatError("checkpoint '" + path.string() + "' has no optimizer state; resume needs a checkpoint written "
+                      "by fit (to start from its weights only, load it with load_from_checkpoint)");
+  }
+  load_optimizer_state_tensors(*setup->optimizer, optimizer_state);
+  if (setup->scheduler) {
+    const auto& scheduler = object_at(checkpoint.meta, "scheduler", path);
+    const auto* name = scheduler.if_contains("name");
+    if (name == nullptr || !name->is_string() || name->as_string() != setup->scheduler->name()) {
+      throw FormatError("checkpoint '" + path.string() + "' was trained with another scheduler than '" +
+                        setup->scheduler->name() + "'; resume with the same scheduler");
+    }
+    std::map<std::string, double> values;
+    for (const auto& [key, value] : object_at(scheduler, "state", path)) values[key] = value.to_number<double>();
+    setup->scheduler->load_state(values);
+  }
+  if (const auto it = checkpoint.tensors.find(kRngKey); it != checkpoint.tensors.end()) {
+    auto generator = at::detail::getDefaultCPUGenerator();
+    std::lock_guard<std::mutex> lock(generator.mutex());
+    generator.set_state(it->second);
+  }
+  const auto& callback_states = object_at(checkpoint.meta, "callbacks", path);
+  for (const auto& callback : callbacks) {
+    const auto key = callback->state_key();
+    if (key.empty()) continue;
+    if (const auto* saved = callback_states.if_contains(key); saved != nullptr && saved->is_object()) {
+      callback->load_state_dict(saved->as_object());
+    }
+  }
+  if (const auto* metrics = checkpoint.meta.if_contains("metrics"); metrics && metrics->is_object()) {
+    for (const auto& [key, value] : metrics->as_object()) state.metrics[key] = value.to_number<double>();
+  }
+  state.epoch = int_at(checkpoint.meta, "epoch", path);
+  state.global_step = int_at(checkpoint.meta, "global_step", path);
+  batches_done = int_at(checkpoint.meta, "batches_done", path);
+  const auto saved_batches = int_at(checkpoint.meta, "train_batches", path);
+  if (saved_batches != train_batches) {
+    spdlog::warn("resume: the checkpoint's epochs had {} batches, this run has {}; the data or batch size changed, "
+                 "so the run will not match an uninterrupted one",
+                 saved_batches, train_batches);
+    if (batches_done >= saved_batches) batches_done = train_batches;
+  }
+}
+
+void AutoTrainer::Run::load_weights(Task& the_task, const std::string& ckpt_path) {
+  if (ckpt_path.empty()) return;
+  fs::path path;
+  if (ckpt_path == "best" || ckpt_path == "last") {
+    if (model_checkpoint != nullptr) {
+      path = ckpt_path == "best" ? model_checkpoint->best_model_path() : model_checkpoint->last_model_path();
+    }
+    if (path.empty()) {
+      throw ConfigError("ckpt_path '" + ckpt_path + "': this trainer has saved no " + ckpt_path +
+                        " checkpoint; run fit with checkpointing first, or give a checkpoint file");
+    }
+  } else {
+    path = ckpt_path;
+  }
+  const Checkpoint checkpoint = read_checkpoint(path);
+  const auto* task_name = checkpoint.meta.if_contains("task");
+  if (task_name == nullptr || !task_name->is_string() || task_name->as_string() != the_task.task_name()) {
+    throw FormatError("checkpoint '" + path.string() + "' is not a checkpoint of a " + the_task.task_name());
+  }
+  load_state_dict(the_task, checkpoint.with_prefix("model."), {.source = path.string()});
+  spdlog::info("{}: weights from {}", state.stage, path.string());
+}
+
+}  // namespace autotimm

@@ -1,0 +1,62 @@
+#pragma once
+// The state of an AutoTrainer between and during its loops, and the TrainerHandle its callbacks see.
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "autotimm/trainer/auto_trainer.hpp"
+#include "autotimm/trainer/callbacks.hpp"
+#include "autotimm/trainer/checkpoint.hpp"
+
+namespace autotimm {
+
+struct AutoTrainer::Run final : public TrainerHandle {
+  explicit Run(AutoTrainerOptions opts) : options(std::move(opts)) {}
+
+  AutoTrainerOptions options;
+  TrainingState state;
+  std::filesystem::path run_dir;
+  std::vector<std::shared_ptr<Callback>> callbacks;
+  std::vector<std::shared_ptr<Logger>> loggers;
+  std::map<std::string, double> logged;
+  bool hparams_logged = false;
+  bool failed = false;                 // a loop threw: the loggers' runs end as failed
+  torch::Device device = torch::kCPU;
+
+  // Set while a loop runs.
+  Task* task = nullptr;
+  OptimizerSetup* setup = nullptr;
+  std::int64_t batches_done = 0;       // training batches of state.epoch already consumed
+  std::int64_t train_batches = 0;      // per epoch
+  ModelCheckpoint* model_checkpoint = nullptr;
+
+  // TrainerHandle
+  void save_checkpoint(const std::filesystem::path& path) override;
+  std::filesystem::path log_dir() const override { return run_dir; }
+  void log_metrics(const std::map<std::string, double>& metrics, std::int64_t step) override;
+  const torch::nn::Module& model() const override;
+  std::string optimizer_name() const override { return setup ? setup->optimizer_name : std::string(); }
+  std::vector<double> learning_rates() const override;
+
+  /// Runtime, seed, device and precision checks; the run folder, loggers and callbacks (once per trainer).
+  void prepare(Task& task, const std::string& stage);
+  /// Restores a fit checkpoint into the task, optimizer, scheduler, callbacks, generator and counters.
+  void restore(const Checkpoint& checkpoint, const std::filesystem::path& path);
+  /// Puts the weights of a checkpoint ("best", "last" or a path) into the task; "" leaves it as it is.
+  void load_weights(Task& task, const std::string& ckpt_path);
+  /// Calls `hook` on every callback.
+  template <class Hook>
+  void each_callback(Hook&& hook) {
+    state.trainer = this;
+    for (auto& callback : callbacks) hook(*callback);
+  }
+  void log_hyperparams(Task& task, const DataModule* data);
+  /// Makes the loggers' records durable after a loop; the runs themselves end when the trainer does.
+  void finish_loggers(RunStatus status);
+  bool is_dev_run() const { return options.fast_dev_run > 0; }
+};
+
+}  // namespace autotimm

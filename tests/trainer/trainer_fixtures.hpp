@@ -1,0 +1,70 @@
+#pragma once
+// What the trainer tests share: one generated colour dataset per test binary, options for a small resnet10t
+// classifier and a quiet trainer, and callbacks that record or stop a run.
+#include <filesystem>
+#include <memory>
+#include <vector>
+
+#include "autotimm/callback.hpp"
+#include "autotimm/data/image_data_module.hpp"
+#include "autotimm/tasks/image_classifier.hpp"
+#include "autotimm/trainer/auto_trainer.hpp"
+#include "support/temp_dir.hpp"
+#include "synthetic_images.hpp"
+
+namespace autotimm::testing {
+
+/// train 12, val 4, test 4 images per class (3 classes), 16×16 PNGs; written once per test binary.
+inline const std::filesystem::path& color_data_dir() {
+  static TempDir dir;
+  static const bool written = [] {
+    write_color_folder(dir.path(), 12, 4, 4);
+    return true;
+  }();
+  (void)written;
+  return dir.path();
+}
+
+inline ImageDataOptions color_data_options() {
+  return ImageDataOptions{.data_dir = color_data_dir(),
+                          .image_size = 32,
+                          .train_transforms = "light",
+                          .batch_size = 8,
+                          .num_workers = 2,
+                          .seed = 3};
+}
+
+inline ImageClassifierOptions tiny_classifier_options() {
+  return ImageClassifierOptions{.backbone = "resnet10t", .lr = 3e-3, .pretrained = false};
+}
+
+inline AutoTrainerOptions quiet_trainer(const std::filesystem::path& root, std::int64_t max_epochs) {
+  return AutoTrainerOptions{.max_epochs = max_epochs,
+                            .default_root_dir = root,
+                            .enable_progress_bar = false,
+                            .enable_model_summary = false};
+}
+
+/// Every training loss, in order.
+struct LossRecorder : Callback {
+  std::vector<double> losses;
+  std::vector<std::int64_t> epochs;
+  void on_train_batch_end(TrainingState& state) override {
+    losses.push_back(state.metrics.at("train/loss"));
+    epochs.push_back(state.epoch);
+  }
+};
+
+/// Stops fit after batch `batch` of epoch `epoch` (or at the end of the epoch when batch is -1).
+struct StopAt : Callback {
+  std::int64_t epoch, batch;
+  StopAt(std::int64_t e, std::int64_t b) : epoch(e), batch(b) {}
+  void on_train_batch_end(TrainingState& state) override {
+    if (batch >= 0 && state.epoch == epoch && state.batch_idx == batch) state.should_stop = true;
+  }
+  void on_train_epoch_end(TrainingState& state) override {
+    if (batch < 0 && state.epoch == epoch) state.should_stop = true;
+  }
+};
+
+}  // namespace autotimm::testing
