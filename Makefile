@@ -5,7 +5,7 @@ BUILD_TYPE ?= Release
 JOBS ?= $(shell nproc)
 CTEST_ARGS ?=
 
-.PHONY: all build bootstrap configure test install clean
+.PHONY: all build bootstrap configure test install clean demo
 
 all: build
 
@@ -23,6 +23,10 @@ build: bootstrap configure
 
 test: build
 	cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS) $(CTEST_ARGS)
+
+# Trains a classifier on Fashion-MNIST end to end (scripts/demo.sh says what it does).
+demo:
+	@scripts/demo.sh
 
 install: build
 	cmake --install $(BUILD_DIR) $(if $(PREFIX),--prefix $(PREFIX),)

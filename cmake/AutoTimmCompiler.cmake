@@ -2,9 +2,11 @@
 
 find_program(AUTOTIMM_CCACHE ccache)
 if(AUTOTIMM_CCACHE AND NOT CMAKE_CXX_COMPILER_LAUNCHER)
-  # pch_defines/time_macros let ccache cache objects built with a precompiled header.
+  # pch_defines/time_macros let ccache cache objects built with a precompiled header. CCACHE_BASEDIR makes paths
+  # inside the checkout relative, so a second clone of the tree (CI's clean clone) reuses the first one's objects.
   set(CMAKE_CXX_COMPILER_LAUNCHER ${CMAKE_COMMAND} -E env
-      CCACHE_SLOPPINESS=pch_defines,time_macros,include_file_mtime,include_file_ctime ${AUTOTIMM_CCACHE})
+      CCACHE_SLOPPINESS=pch_defines,time_macros,include_file_mtime,include_file_ctime
+      CCACHE_BASEDIR=${PROJECT_SOURCE_DIR} ${AUTOTIMM_CCACHE})
 endif()
 
 # Symbols are hidden unless an API macro exports them: plugins export exactly one symbol.

@@ -93,7 +93,10 @@ int run_fit(const std::vector<std::string>& args) {
   return kExitOk;
 }
 
-int run_validate(const std::vector<std::string>& args) {
+namespace {
+
+/// validate or test: one evaluation loop over the config's data.
+int run_evaluation(const std::vector<std::string>& args, bool test) {
   CommandLine line(args, {"--json"}, {"--config", "--set", "--ckpt-path"});
   const RunConfig run = load_run(line);
   const std::string ckpt = ckpt_of(line, run);
@@ -101,21 +104,15 @@ int run_validate(const std::vector<std::string>& args) {
   auto data = run.make_data();
   AutoTrainer trainer(run.trainer_options());
   run.expect_all_used();
-  print_metrics(trainer.validate(*model, *data), line.flag("--json"));
+  print_metrics(test ? trainer.test(*model, *data, "") : trainer.validate(*model, *data), line.flag("--json"));
   return kExitOk;
 }
 
-int run_test(const std::vector<std::string>& args) {
-  CommandLine line(args, {"--json"}, {"--config", "--set", "--ckpt-path"});
-  const RunConfig run = load_run(line);
-  const std::string ckpt = ckpt_of(line, run);
-  auto model = model_for(run, ckpt);
-  auto data = run.make_data();
-  AutoTrainer trainer(run.trainer_options());
-  run.expect_all_used();
-  print_metrics(trainer.test(*model, *data, ""), line.flag("--json"));
-  return kExitOk;
-}
+}  // namespace
+
+int run_validate(const std::vector<std::string>& args) { return run_evaluation(args, false); }
+
+int run_test(const std::vector<std::string>& args) { return run_evaluation(args, true); }
 
 int run_predict(const std::vector<std::string>& args) {
   CommandLine line(args, {"--json"}, {"--ckpt-path", "--top-k", "--batch-size"});

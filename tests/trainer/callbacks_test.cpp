@@ -84,13 +84,26 @@ TEST(ModelCheckpoint, MissingMetricListsWhatWasLogged) {
   TempDir dir;
   RecordingTrainer trainer;
   trainer.dir = dir.path();
-  ModelCheckpoint callback(ModelCheckpointOptions{});
+  ModelCheckpoint callback({.monitor = "train/accuracy"});
   auto state = state_with(trainer, 0, {{"train/loss_epoch", 0.4}});
   callback.on_fit_start(state);
   callback.on_train_epoch_start(state);
   EXPECT_EQ(error_text([&] { callback.on_train_epoch_end(state); }),
-            "ModelCheckpoint: the monitored metric 'val/loss' was never logged (is there validation data?); logged: "
-            "train/loss_epoch; set checkpoint_monitor to one of them");
+            "ModelCheckpoint: the monitored metric 'train/accuracy' was never logged; logged: train/loss_epoch; set "
+            "checkpoint_monitor to one of them");
+}
+
+TEST(ModelCheckpoint, EpochsWithoutValidationKeepOnlyLast) {
+  TempDir dir;
+  RecordingTrainer trainer;
+  trainer.dir = dir.path();
+  ModelCheckpoint callback(ModelCheckpointOptions{});  // monitors val/loss
+  auto state = state_with(trainer, 0, {{"train/loss_epoch", 0.4}, {"val/loss", 0.3}});  // a stale val/loss
+  callback.on_fit_start(state);
+  callback.on_train_epoch_start(state);
+  callback.on_train_epoch_end(state);
+  EXPECT_EQ(trainer.saved, (std::vector<fs::path>{dir / "checkpoints" / "last.ckpt"}));
+  EXPECT_TRUE(callback.best_model_path().empty());
 }
 
 TEST(EarlyStopping, PatienceMinDeltaAndModes) {

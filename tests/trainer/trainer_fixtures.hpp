@@ -2,6 +2,11 @@
 // What the trainer tests share: one generated colour dataset per test binary, options for a small resnet10t
 // classifier and a quiet trainer, and callbacks that record or stop a run.
 #include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+
+#include <torch/torch.h>
 #include <memory>
 #include <vector>
 
@@ -43,6 +48,43 @@ inline AutoTrainerOptions quiet_trainer(const std::filesystem::path& root, std::
                             .default_root_dir = root,
                             .enable_progress_bar = false,
                             .enable_model_summary = false};
+}
+
+/// How much every parameter moves in one step of plain SGD (lr 1, no momentum, decay or schedule) with gradient
+/// clipping: the step is exactly the clipped gradient, which the clipping tests measure.
+inline std::vector<torch::Tensor> clipped_step_changes(const std::filesystem::path& root, double clip_value,
+                                                       const std::string& algorithm) {
+  auto options = tiny_classifier_options();
+  options.optimizer = "sgd";
+  options.optimizer_options = {{"momentum", 0.0}};
+  options.lr = 1.0;
+  options.weight_decay = 0.0;
+  options.scheduler = "none";
+  options.num_classes = 3;  // the head exists before fit: every parameter is in the snapshot
+  ImageClassifier model(options);
+  ImageDataModule data(color_data_options());
+  std::vector<torch::Tensor> changes;
+  for (const auto& p : model.parameters()) changes.push_back(p.detach().clone());
+  auto o = quiet_trainer(root, 1);
+  o.limit_train_batches = 1;
+  o.enable_checkpointing = false;
+  o.num_sanity_val_steps = 0;
+  o.gradient_clip_val = clip_value;
+  o.gradient_clip_algorithm = algorithm;
+  AutoTrainer(o).fit(model, data);
+  std::size_t i = 0;
+  for (const auto& p : model.parameters()) {
+    changes[i] = p.detach() - changes[i];
+    ++i;
+  }
+  return changes;
+}
+
+inline std::string read_text(const std::filesystem::path& path) {
+  std::ifstream in(path);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
 }
 
 /// Every training loss, in order.

@@ -6,6 +6,7 @@
 #include "autotimm/model_args.hpp"
 #include "autotimm/names.hpp"
 #include "autotimm/trainer/callbacks.hpp"
+#include "monitor.hpp"
 
 namespace autotimm {
 
@@ -22,9 +23,7 @@ EarlyStoppingOptions EarlyStoppingOptions::from(const Config& config) {
 }
 
 EarlyStopping::EarlyStopping(EarlyStoppingOptions options) : options_(std::move(options)) {
-  if (options_.mode != "min" && options_.mode != "max") {
-    throw ConfigError("EarlyStopping: mode must be min or max, got '" + options_.mode + "'");
-  }
+  check_monitor_mode(options_.mode, "EarlyStopping");
   if (options_.patience < 0) throw ConfigError("EarlyStopping: patience must be >= 0");
   if (options_.min_delta < 0) throw ConfigError("EarlyStopping: min_delta must be >= 0");
 }
@@ -33,10 +32,8 @@ void EarlyStopping::on_validation_end(TrainingState& state) {
   if (state.stage != "fit" || state.sanity_checking) return;
   const auto it = state.metrics.find(options_.monitor);
   if (it == state.metrics.end()) {
-    std::vector<std::string> logged;
-    for (const auto& [name, value] : state.metrics) logged.push_back(name);
     throw ConfigError("EarlyStopping: the monitored metric '" + options_.monitor + "' was not logged; logged: " +
-                      join_names(logged));
+                      logged_metric_names(state.metrics));
   }
   const double value = it->second;
   const bool minimize = options_.mode == "min";

@@ -8,6 +8,7 @@
 #include "autotimm/names.hpp"
 #include "autotimm/trainer/callbacks.hpp"
 #include "autotimm/trainer/checkpoint.hpp"
+#include "monitor.hpp"
 
 namespace autotimm {
 
@@ -45,9 +46,7 @@ ModelCheckpointOptions ModelCheckpointOptions::from(const Config& config) {
 }
 
 ModelCheckpoint::ModelCheckpoint(ModelCheckpointOptions options) : options_(std::move(options)) {
-  if (options_.mode != "min" && options_.mode != "max") {
-    throw ConfigError("ModelCheckpoint: mode must be min or max, got '" + options_.mode + "'");
-  }
+  check_monitor_mode(options_.mode, "ModelCheckpoint");
   if (options_.save_top_k < -1) throw ConfigError("ModelCheckpoint: save_top_k must be -1, 0 or a count");
 }
 
@@ -73,25 +72,25 @@ void ModelCheckpoint::on_train_epoch_start(TrainingState&) { validated_this_epoc
 void ModelCheckpoint::on_validation_end(TrainingState& state) {
   if (state.stage != "fit" || state.sanity_checking) return;
   validated_this_epoch_ = true;
-  save(state);
+  save(state, /*rank=*/true);
 }
 
 void ModelCheckpoint::on_train_epoch_end(TrainingState& state) {
-  if (!validated_this_epoch_) save(state);
+  if (validated_this_epoch_) return;
+  // An epoch without validation (check_val_every_n_epoch > 1): a val/ metric would be stale, so only last.ckpt.
+  save(state, /*rank=*/!options_.monitor.starts_with("val/"));
 }
 
-void ModelCheckpoint::save(TrainingState& state) {
+void ModelCheckpoint::save(TrainingState& state, bool rank) {
   if (!state.is_global_zero) return;
   fs::create_directories(dir_);
   fs::path written;
-  if (options_.save_top_k != 0 && !options_.monitor.empty()) {
+  if (rank && options_.save_top_k != 0 && !options_.monitor.empty()) {
     const auto it = state.metrics.find(options_.monitor);
     if (it == state.metrics.end()) {
-      std::vector<std::string> logged;
-      for (const auto& [name, value] : state.metrics) logged.push_back(name);
       throw ConfigError("ModelCheckpoint: the monitored metric '" + options_.monitor + "' was never logged" +
                         (options_.monitor.starts_with("val/") ? " (is there validation data?)" : "") +
-                        "; logged: " + join_names(logged) + "; set checkpoint_monitor to one of them");
+                        "; logged: " + logged_metric_names(state.metrics) + "; set checkpoint_monitor to one of them");
     }
     const double value = it->second;
     if (!std::isfinite(value)) {

@@ -49,7 +49,9 @@ ImageDataOptions ImageDataOptions::from(const Config& config) {
   o.class_names = config.get("class_names", o.class_names);
   o.image_size = config.get("image_size", o.image_size);
   if (config.contains("data_config")) {
-    o.data_config = DataConfig::from(pretrained_cfg_from_json(config.section("data_config").json(), config.source() + " data_config"));
+    const auto& value = config.raw("data_config");  // read whole: its keys are pretrained_cfg fields
+    if (!value.is_object()) throw ConfigError(config.where("data_config") + ": expected an object");
+    o.data_config = data_config_from_json(value.as_object(), config.where("data_config"));
   }
   o.train_transforms = config.get("train_transforms", o.train_transforms);
   if (config.contains("transforms")) {

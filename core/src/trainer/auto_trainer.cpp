@@ -9,6 +9,7 @@
 
 #include "autotimm/names.hpp"
 #include "autotimm/runtime.hpp"
+#include "../callbacks/monitor.hpp"
 #include "trainer_run.hpp"
 
 namespace autotimm {
@@ -58,10 +59,8 @@ void step_scheduler(AutoTrainer::Run& run, const char* interval) {
   const auto& monitor = run.setup->monitor;
   const auto it = run.state.metrics.find(monitor);
   if (it == run.state.metrics.end()) {
-    std::vector<std::string> known;
-    for (const auto& [name, value] : run.state.metrics) known.push_back(name);
     throw ConfigError("scheduler '" + scheduler->name() + "' monitors '" + monitor +
-                      "', which was not logged; logged: " + join_names(known) +
+                      "', which was not logged; logged: " + logged_metric_names(run.state.metrics) +
                       " (set scheduler_options.monitor)");
   }
   scheduler->step(it->second);
@@ -90,9 +89,7 @@ AutoTrainer::AutoTrainer(AutoTrainerOptions options) : run_(std::make_unique<Run
   const auto fail = [](const std::string& what) { throw ConfigError("AutoTrainer: " + what); };
   if (o.max_epochs < 1) fail("'max_epochs' must be >= 1, got " + std::to_string(o.max_epochs));
   if (o.min_epochs < 0 || o.min_epochs > o.max_epochs) fail("'min_epochs' must be in [0, max_epochs]");
-  if (o.checkpoint_mode != "min" && o.checkpoint_mode != "max") {
-    fail("'checkpoint_mode' must be min or max, got '" + o.checkpoint_mode + "'");
-  }
+  check_monitor_mode(o.checkpoint_mode, "AutoTrainer: checkpoint_mode");
   if (o.save_top_k < -1) fail("'save_top_k' must be -1 (all), 0 (none) or a count, got " + std::to_string(o.save_top_k));
   if (o.accumulate_grad_batches < 1) fail("'accumulate_grad_batches' must be >= 1");
   if (o.check_val_every_n_epoch < 1) fail("'check_val_every_n_epoch' must be >= 1");
@@ -205,6 +202,12 @@ void AutoTrainer::fit(Task& task, DataModule& data, const std::filesystem::path&
   }
   const std::int64_t val_batches =
       !val_loader ? 0 : dev > 0 ? std::min(dev, val_loader->num_batches()) : o.limit_val_batches.of(val_loader->num_batches());
+  if (val_batches == 0 && o.enable_checkpointing && o.save_top_k != 0 && o.checkpoint_monitor.starts_with("val/") &&
+      dev == 0) {
+    throw ConfigError("AutoTrainer: checkpoint_monitor is '" + o.checkpoint_monitor + "' but the data has no " +
+                      "validation batches; add validation data (val_split, a val set) or set checkpoint_monitor to " +
+                      "train/loss_epoch");
+  }
   const std::int64_t accumulate = o.accumulate_grad_batches;
   const std::int64_t steps_per_epoch = (train_batches + accumulate - 1) / accumulate;
   const std::int64_t max_epochs = dev > 0 ? 1 : o.max_epochs;

@@ -90,13 +90,38 @@ AutoTrainerOptions AutoTrainerOptions::from(const Config& config) {
     callback_config.expect_all_used();
   }
   o.logger_configs = list_at(config, "loggers");
-  for (const auto& spec : o.logger_configs) {
-    // Fail at load time for a name nobody provides, not when training starts.
-    if (spec.is_object() && spec.as_object().contains("name") && spec.as_object().at("name").is_string()) {
-      registry().loggers().get(std::string(spec.as_object().at("name").as_string()));
-    }
-  }
+  // Fail at load time for a malformed entry or a backend nobody provides, not when training starts.
+  for (const auto& spec : o.logger_configs) registry().loggers().get(logger_backend_and_params(spec).first);
   return o;
+}
+
+std::pair<std::string, boost::json::object> logger_backend_and_params(const boost::json::value& spec) {
+  const auto fail = [] {
+    throw ConfigError("trainer.loggers: each entry is {\"backend\": \"tensorboard\", \"params\": {...}} (or "
+                      "{\"name\": \"csv\", ...options} for a backend without a name option)");
+  };
+  if (!spec.is_object()) fail();
+  const auto& entry = spec.as_object();
+  if (const auto* backend = entry.if_contains("backend")) {
+    if (!backend->is_string()) fail();
+    for (const auto& [key, value] : entry) {
+      if (key != "backend" && key != "params") {
+        throw ConfigError("trainer.loggers entry '" + std::string(backend->as_string()) + "': unknown key '" +
+                          std::string(key) + "'; options go inside \"params\"");
+      }
+    }
+    boost::json::object params;
+    if (const auto* given = entry.if_contains("params")) {
+      if (!given->is_object()) fail();
+      params = given->as_object();
+    }
+    return {std::string(backend->as_string()), std::move(params)};
+  }
+  const auto* name = entry.if_contains("name");
+  if (name == nullptr || !name->is_string()) fail();
+  boost::json::object params = entry;
+  params.erase("name");
+  return {std::string(name->as_string()), std::move(params)};
 }
 
 boost::json::object AutoTrainerOptions::to_json() const {

@@ -76,6 +76,7 @@ void AutoTrainer::Run::prepare(Task& the_task, const std::string& stage) {
                       "' asked for, but this libtorch sees no CUDA device; use accelerator cpu or auto");
   }
   device = options.accelerator != "cpu" && cuda_available ? torch::Device(torch::kCUDA, 0) : torch::Device(torch::kCPU);
+  if (stage == "predict") return;  // predictions leave no run folder, logs or checkpoints
 
   if (run_dir.empty() && !is_dev_run()) {
     run_dir = next_version_dir(options.default_root_dir);
@@ -110,15 +111,10 @@ void AutoTrainer::Run::prepare(Task& the_task, const std::string& stage) {
   if (loggers.empty() && !is_dev_run()) {
     loggers = options.loggers;
     for (const auto& spec : options.logger_configs) {
-      if (!spec.is_object() || !spec.as_object().contains("name") || !spec.as_object().at("name").is_string()) {
-        throw ConfigError("trainer.loggers: each entry must be an object with a \"name\" (csv, tensorboard, ...)");
-      }
-      boost::json::object args = spec.as_object();
-      const std::string name(args.at("name").as_string());
-      args.erase("name");
+      auto [backend, args] = logger_backend_and_params(spec);
       if (!args.contains("save_dir")) args["save_dir"] = run_dir.string();
-      Config config(std::move(args), "trainer.loggers entry '" + name + "'");
-      loggers.push_back(registry().loggers().get(name).factory(config));
+      Config config(std::move(args), "trainer.loggers entry '" + backend + "'");
+      loggers.push_back(registry().loggers().get(backend).factory(config));
       config.expect_all_used();
     }
     if (loggers.empty() && options.logger) {

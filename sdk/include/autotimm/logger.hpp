@@ -2,6 +2,7 @@
 // Logger: an experiment-tracking backend (tensorboard, mlflow, wandb, csv). Several run side by side; the trainer
 // calls each from rank 0 only. Torch-free apart from the tensor arguments, which are declared, not included.
 #include <cstdint>
+#include <filesystem>
 #include <map>
 #include <string>
 #include <string_view>
@@ -32,6 +33,12 @@ class AUTOTIMM_API Logger {
   virtual void save() = 0;
   /// Ends the run; no call may follow.
   virtual void finalize(RunStatus status) = 0;
+  /// The folder holding this run's files (`<save_dir>/<name>/version_<n>` for TensorBoard and CSV), or empty for a
+  /// backend without local files. The trainer keeps checkpoints under the first logger's.
+  virtual std::filesystem::path log_dir() const { return {}; }
+  /// The run's name and version as the backend shows them ("logs" and "version_3"; an MLflow experiment and run id).
+  virtual std::string name() const { return {}; }
+  virtual std::string version() const { return {}; }
 };
 
 }  // namespace autotimm

@@ -23,8 +23,8 @@ class Registrar;
 /// boundary, or to inline SDK code that plugins compile in. Additions that leave those alone bump the minor version.
 /// Major 2: HubResolver gained prune_cache and remove_cached (its vtable changed). Minor 0 of major 2 includes what 1.1
 /// added: StateDictAdapter (autotimm/state_dict_adapter.hpp), whose typeinfo plugins take from libautotimm.
-/// Major 3: Callback gained validation/test/exception hooks and state_key, TrainingState gained fields, and
-/// TrainerHandle is new.
+/// Major 3: Callback gained validation/test/exception hooks and state_key, TrainingState gained fields,
+/// TrainerHandle is new, and Logger gained log_dir, name and version.
 inline constexpr std::uint32_t kPluginAbiMajor = 3;
 inline constexpr std::uint32_t kPluginAbiMinor = 0;
 

@@ -41,6 +41,7 @@ class AUTOTIMM_API CsvLogger : public Logger {
   void finalize(RunStatus status) override;
 
   const std::filesystem::path& save_dir() const noexcept { return options_.save_dir; }
+  std::filesystem::path log_dir() const override { return options_.save_dir; }
 
  private:
   void write_metrics_locked();

@@ -15,6 +15,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <boost/json/array.hpp>
@@ -75,8 +76,8 @@ struct AutoTrainerOptions {
   bool enable_checkpointing = true;
   bool enable_model_summary = true;
   int log_every_n_steps = 50;
-  /// Loggers named in a config ([{"name": "csv", ...}]), built from the registry when the run starts, with
-  /// save_dir defaulting to the run folder.
+  /// Loggers named in a config ([{"backend": "tensorboard", "params": {...}}]), built from the registry when the
+  /// run starts, with save_dir defaulting to the run folder.
   boost::json::array logger_configs = {};
 
   /// From a config object (the keys above; callbacks and loggers as [{"name": ..., options}] built from the
@@ -85,6 +86,10 @@ struct AutoTrainerOptions {
   /// The scalar options as JSON (hyperparameters of the run).
   AUTOTIMM_API boost::json::object to_json() const;
 };
+
+/// A trainer.loggers entry: {"backend": "tensorboard", "params": {...}} (Python AutoTimm's spelling), or the short
+/// {"name": "csv", ...options} for backends without a `name` option of their own. ConfigError when malformed.
+AUTOTIMM_API std::pair<std::string, boost::json::object> logger_backend_and_params(const boost::json::value& spec);
 
 class AUTOTIMM_API AutoTrainer {
  public:

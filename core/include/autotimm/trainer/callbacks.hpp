@@ -37,9 +37,9 @@ struct ModelCheckpointOptions {
   static AUTOTIMM_API ModelCheckpointOptions from(const Config& config);
 };
 
-/// Saves at the end of every validation (or of every training epoch when there is none): the top-k checkpoints by
-/// the monitored metric (the worst of k+1 is deleted) and last.ckpt. A monitored metric that was never logged is a
-/// ConfigError listing the logged ones.
+/// Saves at the end of every validation (or of every training epoch without one): the top-k checkpoints by the
+/// monitored metric (the worst of k+1 is deleted) and last.ckpt. Epochs without validation rank only by a metric
+/// that is not a val/ one. A monitored metric that was never logged is a ConfigError listing the logged ones.
 class AUTOTIMM_API ModelCheckpoint : public Callback {
  public:
   explicit ModelCheckpoint(ModelCheckpointOptions options = {});
@@ -59,7 +59,8 @@ class AUTOTIMM_API ModelCheckpoint : public Callback {
   const ModelCheckpointOptions& options() const noexcept { return options_; }
 
  private:
-  void save(TrainingState& state);
+  /// Writes last.ckpt and, when `rank`, a top-k file if the monitored value earns a place.
+  void save(TrainingState& state, bool rank);
   bool better(double a, double b) const;
 
   ModelCheckpointOptions options_;

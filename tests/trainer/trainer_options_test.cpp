@@ -1,0 +1,156 @@
+// The trainer options not covered by the learning and resume tests: min_epochs against early stopping, validation
+// every n epochs, loggers named in a config, multi-label fits, and the refusals.
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include <boost/json.hpp>
+#include <fstream>
+#include <sstream>
+
+#include "autotimm/error.hpp"
+#include "autotimm/trainer/callbacks.hpp"
+#include "autotimm/trainer/checkpoint.hpp"
+#include "support/error_text.hpp"
+#include "trainer_fixtures.hpp"
+
+namespace autotimm {
+namespace {
+
+namespace fs = std::filesystem;
+using testing::color_data_options;
+using testing::error_text;
+using testing::quiet_trainer;
+using testing::read_text;
+using testing::TempDir;
+using testing::tiny_classifier_options;
+
+/// Rows of metrics.csv that have a value in `column`.
+int rows_with(const fs::path& csv, const std::string& column) {
+  std::istringstream lines(read_text(csv));
+  std::string header, line;
+  std::getline(lines, header);
+  std::vector<std::string> names;
+  for (std::stringstream cells(header); std::getline(cells, line, ',');) names.push_back(line);
+  const auto at = std::find(names.begin(), names.end(), column) - names.begin();
+  int count = 0;
+  while (std::getline(lines, line)) {
+    std::vector<std::string> cells;
+    std::string cell;
+    for (std::stringstream row(line); std::getline(row, cell, ',');) cells.push_back(cell);
+    if (static_cast<std::size_t>(at) < cells.size() && !cells[static_cast<std::size_t>(at)].empty()) ++count;
+  }
+  return count;
+}
+
+TEST(AutoTrainerOptionsInUse, MinEpochsOutlastEarlyStopping) {
+  TempDir root;
+  ImageClassifier model(tiny_classifier_options());
+  ImageDataModule data(color_data_options());
+  auto o = quiet_trainer(root.path(), 5);
+  o.min_epochs = 3;
+  o.limit_train_batches = 2;
+  o.callbacks = {std::make_shared<EarlyStopping>(EarlyStoppingOptions{.patience = 1, .min_delta = 100.0})};
+  AutoTrainer trainer(o);
+  trainer.fit(model, data);
+  // Early stopping asks after epoch 1; min_epochs keeps the run going through epoch 2, where it asks again.
+  EXPECT_EQ(trainer.state().epoch, 2);
+}
+
+TEST(AutoTrainerOptionsInUse, ValidationEveryNEpochsAndConfiguredLoggers) {
+  TempDir root;
+  ImageClassifier model(tiny_classifier_options());
+  ImageDataModule data(color_data_options());
+  auto config = Config::parse(R"({"max_epochs": 3, "check_val_every_n_epoch": 2, "limit_train_batches": 2,
+                                  "enable_progress_bar": false, "enable_model_summary": false,
+                                  "loggers": [{"backend": "csv", "params": {"flush_logs_every_n_steps": 1}}]})");
+  auto o = AutoTrainerOptions::from(config);
+  config.expect_all_used();
+  o.default_root_dir = root.path();
+  AutoTrainer trainer(o);
+  trainer.fit(model, data);
+  const auto run = root.path() / "logs" / "version_0";
+  EXPECT_EQ(rows_with(run / "metrics.csv", "val/loss"), 1) << "epochs 0 and 2 skip validation";
+  EXPECT_EQ(rows_with(run / "metrics.csv", "train/loss_epoch"), 3);
+  // Epochs without validation still write last.ckpt; the best is from epoch 1, the only validated one.
+  EXPECT_TRUE(trainer.best_model_path().filename().string().starts_with("best-epoch=1-"));
+  EXPECT_TRUE(fs::exists(run / "checkpoints" / "last.ckpt"));
+  EXPECT_EQ(read_checkpoint(run / "checkpoints" / "last.ckpt").meta.at("epoch").as_int64(), 2);
+}
+
+TEST(AutoTrainerOptionsInUse, MultiLabelFitLearnsEveryColour) {
+  // Images with any mix of strong red, green and blue; one 0/1 column per colour.
+  TempDir dir;
+  SampleRng rng(21);
+  std::ofstream csv(dir / "labels.csv");
+  csv << "image,blue,green,red\n";
+  for (int i = 0; i < 48; ++i) {
+    const int mask = 1 + i % 7;  // every non-empty combination
+    Image image(16, 16, 3);
+    for (int y = 0; y < 16; ++y) {
+      for (int x = 0; x < 16; ++x) {
+        for (int c = 0; c < 3; ++c) {
+          const bool on = (mask >> (2 - c)) & 1;  // channel 0 is red: bit 2
+          image.at(x, y, c) = static_cast<std::uint8_t>((on ? 190 : 50) + rng.uniform(-40, 40));
+        }
+      }
+    }
+    const std::string name = std::to_string(i) + ".png";
+    write_image(dir / name, image);
+    csv << name << "," << (mask & 1) << "," << ((mask >> 1) & 1) << "," << ((mask >> 2) & 1) << "\n";
+  }
+  csv.close();
+  auto options = tiny_classifier_options();
+  options.multi_label = true;
+  ImageClassifier model(options);
+  MultiLabelImageDataModule data({.data_dir = dir.path(), .train_csv = "labels.csv", .image_size = 32,
+                                  .train_transforms = "none", .batch_size = 8, .val_split = 0.25});
+  TempDir root;
+  AutoTrainer trainer(quiet_trainer(root.path(), 5));
+  trainer.fit(model, data);
+  const auto metrics = trainer.validate(model, data, "best");
+  EXPECT_GE(metrics.at("val/map"), 0.95);
+  const auto predicted = model.predict(torch::zeros({1, 3, 32, 32}));
+  EXPECT_EQ(predicted.labels.sizes(), (std::vector<std::int64_t>{1, 3}));
+  EXPECT_EQ(model.class_names(), (std::vector<std::string>{"blue", "green", "red"}));
+}
+
+TEST(AutoTrainerOptionsInUse, LoggerEntriesSpelledEitherWay) {
+  const auto long_form = logger_backend_and_params(boost::json::parse(
+      R"({"backend": "tensorboard", "params": {"name": "runs", "save_dir": "x"}})"));
+  EXPECT_EQ(long_form.first, "tensorboard");
+  EXPECT_EQ(long_form.second.at("name").as_string(), "runs");  // the backend's own name option survives
+  const auto short_form = logger_backend_and_params(boost::json::parse(R"({"name": "csv", "save_dir": "x"})"));
+  EXPECT_EQ(short_form.first, "csv");
+  EXPECT_EQ(short_form.second.size(), 1u);
+  EXPECT_EQ(error_text([] { logger_backend_and_params(boost::json::parse(R"({"backend": "csv", "save_dir": "x"})")); }),
+            "trainer.loggers entry 'csv': unknown key 'save_dir'; options go inside \"params\"");
+  EXPECT_NE(error_text([] { logger_backend_and_params(boost::json::parse(R"(["csv"])")); }).find("each entry is"),
+            std::string::npos);
+}
+
+TEST(AutoTrainerOptionsInUse, Refusals) {
+  TempDir root;
+  ImageClassifier model(tiny_classifier_options());
+  auto no_val = color_data_options();
+  no_val.data_dir = root.path() / "data";
+  testing::write_color_folder(no_val.data_dir, 4, 0, 0);
+  fs::remove_all(no_val.data_dir / "val");  // empty class folders would be an error of their own
+  fs::remove_all(no_val.data_dir / "test");
+  no_val.val_split = 0.0;
+  ImageDataModule data(no_val);
+  AutoTrainer trainer(quiet_trainer(root.path(), 1));
+  EXPECT_EQ(error_text([&] { trainer.fit(model, data); }),
+            "AutoTrainer: checkpoint_monitor is 'val/loss' but the data has no validation batches; add validation "
+            "data (val_split, a val set) or set checkpoint_monitor to train/loss_epoch");
+  if (!torch::cuda::is_available()) {
+    AutoTrainer cuda({.accelerator = "cuda", .default_root_dir = root.path()});
+    EXPECT_EQ(error_text([&] { cuda.fit(model, data); }),
+              "AutoTrainer: accelerator 'cuda' asked for, but this libtorch sees no CUDA device; use accelerator cpu "
+              "or auto");
+  }
+  EXPECT_EQ(error_text([] { AutoTrainer({.checkpoint_mode = "best"}); }),
+            "AutoTrainer: checkpoint_mode: mode must be min or max, got 'best'");
+}
+
+}  // namespace
+}  // namespace autotimm
