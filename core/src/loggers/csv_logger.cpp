@@ -213,10 +213,7 @@ void CsvLogger::save() {
   if (!rows_.empty() && rows_at_last_save_ != static_cast<std::int64_t>(rows_.size())) write_metrics_locked();
 }
 
-void CsvLogger::finalize(RunStatus) {
-  save();
-  finalized_ = true;
-}
+void CsvLogger::finalize(RunStatus) { save(); }
 
 void register_builtin_loggers(Registrar& registrar) {
   registrar.add(LoggerEntry{

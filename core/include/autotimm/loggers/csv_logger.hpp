@@ -51,7 +51,6 @@ class AUTOTIMM_API CsvLogger : public Logger {
   std::vector<std::string> keys_;   // sorted, without step/epoch
   std::vector<std::array<std::string, 3>> texts_;
   std::int64_t rows_at_last_save_ = 0;
-  bool finalized_ = false;
 };
 
 /// Registers "csv" in the registry's logger table (done by autotimm::registry()).
