@@ -1,13 +1,7 @@
-// The fake Hub: one thread accepts, one thread per connection answers (one request per connection, then close).
+// The fake Hub: the Hub API answered from memory; sockets, recording and injected failures are LocalHttpServer's.
 #include "fakes/fake_hub_server.hpp"
 
 #include <openssl/evp.h>
-
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <poll.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <boost/json.hpp>
@@ -37,44 +31,6 @@ std::string lower(std::string text) {
   return text;
 }
 
-std::string percent_decode(const std::string& text) {
-  std::string out;
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    if (text[i] == '%' && i + 2 < text.size()) {
-      out += static_cast<char>(std::stoi(text.substr(i + 1, 2), nullptr, 16));
-      i += 2;
-    } else if (text[i] == '+') {
-      out += ' ';
-    } else {
-      out += text[i];
-    }
-  }
-  return out;
-}
-
-std::multimap<std::string, std::string> parse_query(const std::string& query) {
-  std::multimap<std::string, std::string> params;
-  std::stringstream stream(query);
-  std::string pair;
-  while (std::getline(stream, pair, '&')) {
-    if (pair.empty()) continue;
-    const auto eq = pair.find('=');
-    params.emplace(percent_decode(pair.substr(0, eq)),
-                   eq == std::string::npos ? "" : percent_decode(pair.substr(eq + 1)));
-  }
-  return params;
-}
-
-bool send_all(int fd, const char* data, std::size_t size) {
-  while (size > 0) {
-    const ssize_t sent = ::send(fd, data, size, MSG_NOSIGNAL);
-    if (sent <= 0) return false;
-    data += sent;
-    size -= static_cast<std::size_t>(sent);
-  }
-  return true;
-}
-
 }  // namespace
 
 std::string fake_hub_sha256(const std::string& bytes) {
@@ -86,58 +42,18 @@ std::string fake_hub_sha256(const std::string& bytes) {
   return hex_of(digest, length);
 }
 
-struct FakeHubServer::Response {
-  int status = 200;
-  std::vector<std::pair<std::string, std::string>> headers = {};
-  std::string body = {};
-  std::optional<std::size_t> content_length = {};  ///< announced length when it differs from body (HEAD)
-  std::optional<std::size_t> truncate_to = {};
-
-  static Response json(int status, const boost::json::value& value) {
-    Response r{.status = status, .body = boost::json::serialize(value)};
-    r.headers.emplace_back("Content-Type", "application/json");
-    return r;
-  }
-  static Response error(int status, const std::string& code, const std::string& message) {
-    Response r = json(status, boost::json::object{{"error", message}});
-    if (!code.empty()) r.headers.emplace_back("X-Error-Code", code);
-    r.headers.emplace_back("X-Error-Message", message);
-    return r;
-  }
-};
-
-FakeHubServer::FakeHubServer() {
-  listen_fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
-  if (listen_fd_ < 0) throw std::runtime_error("fake hub: socket() failed");
-  const int yes = 1;
-  ::setsockopt(listen_fd_, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  address.sin_port = 0;  // ephemeral
-  if (::bind(listen_fd_, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0 || ::listen(listen_fd_, 64) != 0) {
-    ::close(listen_fd_);
-    throw std::runtime_error("fake hub: bind/listen on 127.0.0.1 failed");
-  }
-  socklen_t length = sizeof address;
-  ::getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&address), &length);
-  port_ = ntohs(address.sin_port);
-  acceptor_ = std::thread([this] { accept_loop(); });
+FakeHubServer::Response FakeHubServer::error(int status, const std::string& code, const std::string& message) {
+  Response r = Response::json(status, boost::json::object{{"error", message}});
+  if (!code.empty()) r.headers.emplace_back("X-Error-Code", code);
+  r.headers.emplace_back("X-Error-Message", message);
+  return r;
 }
 
-FakeHubServer::~FakeHubServer() {
-  stopping_ = true;
-  if (acceptor_.joinable()) acceptor_.join();
-  std::vector<std::thread> workers;
-  {
-    std::lock_guard lock(mutex_);
-    workers.swap(workers_);
-  }
-  for (auto& worker : workers) worker.join();
-  ::close(listen_fd_);
-}
+FakeHubServer::FakeHubServer() : server_([this](const FakeHubRequest& request) { return answer(request); }) {}
 
-std::string FakeHubServer::endpoint() const { return "http://127.0.0.1:" + std::to_string(port_); }
+FakeHubServer::~FakeHubServer() = default;
+
+std::string FakeHubServer::endpoint() const { return server_.endpoint(); }
 
 void FakeHubServer::add_repo(const std::string& repo_id, FakeHubRepo repo) {
   if (repo.commit.empty()) repo.commit = fake_hub_sha256(repo_id).substr(0, 40);
@@ -172,118 +88,15 @@ void FakeHubServer::set_search_page_size(std::size_t size) {
   page_size_ = std::max<std::size_t>(size, 1);
 }
 
-void FakeHubServer::inject(FakeHubFailure failure) {
-  std::lock_guard lock(mutex_);
-  failures_.push_back(std::move(failure));
-}
+void FakeHubServer::inject(FakeHubFailure failure) { server_.inject(std::move(failure)); }
 
-std::vector<FakeHubRequest> FakeHubServer::requests() const {
-  std::lock_guard lock(mutex_);
-  return requests_;
-}
+std::vector<FakeHubRequest> FakeHubServer::requests() const { return server_.requests(); }
 
-std::size_t FakeHubServer::request_count() const {
-  std::lock_guard lock(mutex_);
-  return requests_.size();
-}
+std::size_t FakeHubServer::request_count() const { return server_.request_count(); }
 
-void FakeHubServer::clear_requests() {
-  std::lock_guard lock(mutex_);
-  requests_.clear();
-}
-
-void FakeHubServer::accept_loop() {
-  while (!stopping_) {
-    pollfd waiting{.fd = listen_fd_, .events = POLLIN, .revents = 0};
-    if (::poll(&waiting, 1, 50) <= 0) continue;  // wake up regularly to notice stopping_
-    const int fd = ::accept(listen_fd_, nullptr, nullptr);
-    if (fd < 0) continue;
-    std::lock_guard lock(mutex_);
-    workers_.emplace_back([this, fd] { handle_connection(fd); });
-  }
-}
-
-void FakeHubServer::handle_connection(int fd) {
-  std::string head;
-  char buffer[4096];
-  while (head.find("\r\n\r\n") == std::string::npos && head.size() < 65536) {
-    pollfd waiting{.fd = fd, .events = POLLIN, .revents = 0};
-    if (::poll(&waiting, 1, 2000) <= 0) break;
-    const ssize_t got = ::recv(fd, buffer, sizeof buffer, 0);
-    if (got <= 0) break;
-    head.append(buffer, static_cast<std::size_t>(got));
-  }
-  if (head.find("\r\n\r\n") == std::string::npos) {
-    ::close(fd);
-    return;
-  }
-  FakeHubRequest request;
-  std::istringstream lines(head);
-  std::string line;
-  std::getline(lines, line);
-  std::istringstream first(line);
-  first >> request.method >> request.target;
-  while (std::getline(lines, line) && line != "\r") {
-    const auto colon = line.find(':');
-    if (colon == std::string::npos) continue;
-    const std::string name = lower(line.substr(0, colon));
-    std::string value = line.substr(colon + 1);
-    value.erase(0, value.find_first_not_of(' '));
-    if (!value.empty() && value.back() == '\r') value.pop_back();
-    if (name == "authorization") request.authorization = value;
-    if (name == "range") request.range = value;
-    if (name == "host") request.host = value;
-  }
-  {
-    std::lock_guard lock(mutex_);
-    requests_.push_back(request);
-  }
-  Response response;
-  try {
-    response = answer(request);
-  } catch (const std::exception& error) {  // a request the fake cannot parse must not take the test process down
-    response = Response::error(400, "", std::string("fake hub: bad request: ") + error.what());
-  }
-  if (response.status == 0) {  // an injected dropped connection: no answer at all
-    ::close(fd);
-    return;
-  }
-  std::string out = "HTTP/1.1 " + std::to_string(response.status) + " Fake\r\n";
-  for (const auto& [name, value] : response.headers) out += name + ": " + value + "\r\n";
-  out += "Content-Length: " + std::to_string(response.content_length.value_or(response.body.size())) + "\r\n";
-  out += "Connection: close\r\n\r\n";
-  if (request.method != "HEAD") {
-    out += response.truncate_to ? response.body.substr(0, std::min(*response.truncate_to, response.body.size()))
-                                : response.body;
-  }
-  send_all(fd, out.data(), out.size());
-  ::shutdown(fd, SHUT_WR);
-  ::close(fd);
-}
+void FakeHubServer::clear_requests() { server_.clear_requests(); }
 
 FakeHubServer::Response FakeHubServer::answer(const FakeHubRequest& request) {
-  std::optional<std::size_t> truncate_to;
-  int stall_ms = 0;
-  {
-    std::lock_guard lock(mutex_);
-    for (auto it = failures_.begin(); it != failures_.end(); ++it) {
-      if (request.target.find(it->path_part) == std::string::npos) continue;
-      if (!it->method.empty() && it->method != request.method) continue;
-      FakeHubFailure failure = *it;
-      if (--it->times <= 0) failures_.erase(it);
-      if (failure.truncate_to || failure.stall_ms > 0) {
-        truncate_to = failure.truncate_to;
-        stall_ms = failure.stall_ms;
-        break;
-      }
-      Response r{.status = failure.status, .body = failure.body};
-      for (const auto& header : failure.headers) r.headers.push_back(header);
-      return r;
-    }
-  }
-  for (int waited = 0; waited < stall_ms && !stopping_; waited += 10) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
   const std::string path = request.target.substr(0, request.target.find('?'));
   const std::string query =
       request.target.find('?') == std::string::npos ? "" : request.target.substr(request.target.find('?') + 1);
@@ -297,7 +110,6 @@ FakeHubServer::Response FakeHubServer::answer(const FakeHubRequest& request) {
   } else {
     response = answer_resolve(request, path);
   }
-  response.truncate_to = truncate_to;
   return response;
 }
 
@@ -399,9 +211,9 @@ FakeHubServer::Response FakeHubServer::answer_info(const std::string& rest) {
   }
   std::lock_guard lock(mutex_);
   const auto repo = repos_.find(repo_id);
-  if (repo == repos_.end()) return Response::error(404, "RepoNotFound", "Repository not found");
+  if (repo == repos_.end()) return error(404, "RepoNotFound", "Repository not found");
   if (revision != "main" && revision != repo->second.commit) {
-    return Response::error(404, "RevisionNotFound", "Invalid rev id: " + revision);
+    return error(404, "RevisionNotFound", "Invalid rev id: " + revision);
   }
   boost::json::array siblings;
   for (const auto& [name, content] : repo->second.files)
@@ -429,11 +241,11 @@ FakeHubServer::Response FakeHubServer::answer_info(const std::string& rest) {
 FakeHubServer::Response FakeHubServer::answer_resolve(const FakeHubRequest& request, const std::string& path) {
   // /{org}/{name}/resolve/{revision}/{file...}
   const auto marker = path.find("/resolve/");
-  if (marker == std::string::npos || path.size() < 2) return Response::error(404, "", "Not found");
+  if (marker == std::string::npos || path.size() < 2) return error(404, "", "Not found");
   const std::string repo_id = path.substr(1, marker - 1);
   const std::string after = path.substr(marker + 9);
   const auto slash = after.find('/');
-  if (slash == std::string::npos) return Response::error(404, "", "Not found");
+  if (slash == std::string::npos) return error(404, "", "Not found");
   const std::string revision = percent_decode(after.substr(0, slash));
   const std::string file = percent_decode(after.substr(slash + 1));
   std::lock_guard lock(mutex_);
@@ -443,16 +255,16 @@ FakeHubServer::Response FakeHubServer::answer_resolve(const FakeHubRequest& requ
     return r;
   }
   const auto repo = repos_.find(repo_id);
-  if (repo == repos_.end()) return Response::error(401, "RepoNotFound", "Repository not found");
+  if (repo == repos_.end()) return error(401, "RepoNotFound", "Repository not found");
   if (repo->second.gated && request.authorization != "Bearer " + accepted_token_) {
-    return Response::error(401, "GatedRepo", "Access to model " + repo_id + " is restricted.");
+    return error(401, "GatedRepo", "Access to model " + repo_id + " is restricted.");
   }
   if (revision != "main" && revision != repo->second.commit) {
-    return Response::error(404, "RevisionNotFound", "Invalid rev id: " + revision);
+    return error(404, "RevisionNotFound", "Invalid rev id: " + revision);
   }
   const auto found = repo->second.files.find(file);
   if (found == repo->second.files.end()) {
-    Response r = Response::error(404, "EntryNotFound", file + " does not exist on \"" + revision + "\"");
+    Response r = error(404, "EntryNotFound", file + " does not exist on \"" + revision + "\"");
     r.headers.emplace_back("X-Repo-Commit", repo->second.commit);
     return r;
   }
@@ -466,7 +278,7 @@ FakeHubServer::Response FakeHubServer::answer_resolve(const FakeHubRequest& requ
     r.headers.emplace_back("X-Linked-Etag", "\"" + sha256 + "\"");
     r.headers.emplace_back("X-Linked-Size", std::to_string(content.size()));
     r.headers.emplace_back("ETag", "\"" + sha256.substr(0, 40) + "\"");
-    r.headers.emplace_back("Location", "http://localhost:" + std::to_string(port_) + "/cdn/" + sha256);
+    r.headers.emplace_back("Location", "http://localhost:" + std::to_string(port()) + "/cdn/" + sha256);
     return r;
   }
   r.headers.emplace_back("ETag", "\"" + sha256.substr(0, 40) + "\"");  // stands in for the git blob sha1
@@ -477,7 +289,7 @@ FakeHubServer::Response FakeHubServer::answer_resolve(const FakeHubRequest& requ
 FakeHubServer::Response FakeHubServer::answer_cdn(const FakeHubRequest& request, const std::string& sha) {
   std::lock_guard lock(mutex_);
   const auto blob = blobs_by_sha256_.find(sha);
-  if (blob == blobs_by_sha256_.end()) return Response::error(404, "", "no such blob");
+  if (blob == blobs_by_sha256_.end()) return error(404, "", "no such blob");
   const std::string& content = blob->second;
   Response r;
   r.headers.emplace_back("ETag", "\"" + sha + "\"");

@@ -1,6 +1,6 @@
 #pragma once
-// A fake Hugging Face Hub for tests: a real HTTP/1.1 server on 127.0.0.1 (ephemeral port), run in threads inside
-// the test process. It serves repos from memory or from a folder and speaks the parts of the Hub API the hf plugin
+// A fake Hugging Face Hub for tests, a handler over LocalHttpServer (a real HTTP/1.1 server on 127.0.0.1, ephemeral
+// port, threads inside the test process). It serves repos from memory or from a folder and speaks the parts of the Hub API the hf plugin
 // uses: /api/models search with `Link: <...>; rel="next"` pages, model info, and /{repo}/resolve/{rev}/{file}
 // (HEAD and GET) with X-Repo-Commit / ETag / X-Linked-Etag headers. Large ("LFS") files redirect to a second origin
 // (http://localhost:<port>/cdn/<sha256>) that honours Range, so tests can check that credentials stay home.
@@ -9,15 +9,14 @@
 //   autotimm::testing::FakeHubServer hub;
 //   hub.add_repo_from_folder("timm/resnet18.fixture", fixture_dir);
 //   setenv("HF_ENDPOINT", hub.endpoint().c_str(), 1);
-#include <atomic>
 #include <cstdint>
 #include <filesystem>
 #include <map>
 #include <mutex>
-#include <optional>
 #include <string>
-#include <thread>
 #include <vector>
+
+#include "fakes/local_http_server.hpp"
 
 namespace autotimm::testing {
 
@@ -32,26 +31,10 @@ struct FakeHubRepo {
   std::vector<std::string> extra_siblings = {};  ///< listed in model info but not served (e.g. "../evil")
 };
 
-struct FakeHubRequest {
-  std::string method = {};
-  std::string target = {};         ///< path and query as sent
-  std::string host = {};           ///< the Host header: "127.0.0.1:<port>" or "localhost:<port>" (the CDN origin)
-  std::string authorization = {};  ///< empty when absent
-  std::string range = {};          ///< empty when absent
-};
-
-/// A failure served instead of the normal answer for the next `times` requests whose target contains `path_part`
-/// (and whose method is `method`, when set).
-struct FakeHubFailure {
-  std::string path_part = {};
-  int times = 1;
-  std::string method = {};
-  int status = 500;  ///< 0 drops the connection without an answer; ignored with truncate_to
-  std::map<std::string, std::string> headers = {};
-  std::string body = {};
-  std::optional<std::size_t> truncate_to = {};  ///< serve the normal answer but close after this many body bytes
-  int stall_ms = 0;                             ///< wait this long before answering (timeouts); then answer normally
-};
+/// What the fake recorded of a request (method, target, host, authorization, range, headers, body).
+using FakeHubRequest = LocalHttpRequest;
+/// A failure served instead of the normal answer (error status, dropped connection, stall, cut-short body).
+using FakeHubFailure = InjectedFailure;
 
 class FakeHubServer {
  public:
@@ -62,7 +45,7 @@ class FakeHubServer {
 
   /// "http://127.0.0.1:<port>", what HF_ENDPOINT should be.
   std::string endpoint() const;
-  std::uint16_t port() const noexcept { return port_; }
+  std::uint16_t port() const noexcept { return server_.port(); }
 
   void add_repo(const std::string& repo_id, FakeHubRepo repo);
   /// Every regular file of `folder` becomes a repo file; files over 1 KiB are served as LFS through the CDN.
@@ -81,28 +64,21 @@ class FakeHubServer {
   static constexpr std::size_t kLfsThreshold = 1024;
 
  private:
-  struct Response;
-  void accept_loop();
-  void handle_connection(int fd);
+  using Response = LocalHttpResponse;
+  static Response error(int status, const std::string& code, const std::string& message);
   Response answer(const FakeHubRequest& request);
   Response answer_search(const std::string& query);
   Response answer_info(const std::string& rest);
   Response answer_resolve(const FakeHubRequest& request, const std::string& path);
   Response answer_cdn(const FakeHubRequest& request, const std::string& sha);
 
-  int listen_fd_ = -1;
-  std::uint16_t port_ = 0;
-  std::atomic<bool> stopping_{false};
-  std::thread acceptor_;
   mutable std::mutex mutex_;
-  std::vector<std::thread> workers_;
   std::map<std::string, FakeHubRepo> repos_;
   std::map<std::string, std::string> renames_;
   std::map<std::string, std::string> blobs_by_sha256_;
-  std::vector<FakeHubFailure> failures_;
-  std::vector<FakeHubRequest> requests_;
   std::string accepted_token_ = "hf_test_token";
   std::size_t page_size_ = 2;
+  LocalHttpServer server_;  // last: its threads call answer(), so it starts after and stops before the rest
 };
 
 /// Lower-case hex sha256 of `bytes`, for tests that check blob names.

@@ -1,42 +1,26 @@
 #pragma once
-// A small libcurl HTTP client for the Hub. Redirects are followed by hand so that the bearer token is sent only to
-// the endpoint's own origin and never to a CDN or any other host; 429, 5xx and dropped connections are retried
-// with exponential backoff.
+// The Hub's HTTP policy over the shared client (plugins/common/http): redirects are followed by hand so that the
+// bearer token is sent only to the endpoint's own origin and never to a CDN or any other host; 429, 5xx and dropped
+// connections are retried with exponential backoff.
 #include <chrono>
-#include <ctime>
-#include <functional>
-#include <optional>
 #include <string>
-#include <string_view>
-#include <utility>
-#include <vector>
 
 #include "autotimm/error.hpp"
+#include "http/http_client.hpp"
 
 namespace autotimm::hf {
 
-struct HttpResponse {
-  long status = 0;
-  std::string url = {};                                           ///< the URL that gave this answer (after redirects)
-  std::vector<std::pair<std::string, std::string>> headers = {};  ///< names in lower case
-  std::string body = {};                                          ///< empty when the body went to a sink
+using HttpResponse = http::Response;
+using BodySink = http::BodySink;
+using HttpRequest = http::Request;
+using http::is_retryable_status;
+using http::origin_of;
+using http::resolve_location;
+using http::retry_after_wait;
+using http::url_encode;
 
-  /// The first header named `name` (any case), or nullopt.
-  std::optional<std::string> header(std::string_view name) const;
-};
-
-/// Receives the body of a 2xx answer chunk by chunk, with the status (200 or 206). Returns false to abort.
-using BodySink = std::function<bool(long status, std::string_view chunk)>;
-
-struct HttpRequest {
-  std::string method = "GET";  ///< GET or HEAD
-  std::string url = {};
-  std::vector<std::string> headers = {};  ///< "Name: value"
-  long timeout_s = 10;                    ///< connect timeout, and how long the transfer may stall
-  BodySink sink = {};
-};
-
-/// A connection-level failure (refused, reset, timed out, body cut short): worth retrying.
+/// A connection-level failure (refused, reset, timed out, body cut short): worth retrying. A HubError, so that
+/// callers of the resolver see one error family.
 class HttpTransportError : public HubError {
  public:
   using HubError::HubError;
@@ -75,16 +59,7 @@ class HttpClient {
 
  private:
   HttpClientOptions options_;
+  http::Client client_;
 };
-
-/// scheme://host[:port] of `url`, lower-cased; empty when `url` has no scheme.
-std::string origin_of(std::string_view url);
-/// `location` made absolute against `base` (Location may be absolute, origin-relative or path-relative).
-std::string resolve_location(std::string_view base, std::string_view location);
-/// Percent-encodes everything but unreserved characters and the characters in `keep`.
-std::string url_encode(std::string_view text, std::string_view keep = "");
-bool is_retryable_status(long status);
-/// How long a `Retry-After` value asks to wait: delay-seconds or an HTTP date (0 when past or unreadable).
-std::chrono::milliseconds retry_after_wait(const std::string& value, std::time_t now = std::time(nullptr));
 
 }  // namespace autotimm::hf
