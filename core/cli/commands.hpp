@@ -19,5 +19,7 @@ int run_validate(const std::vector<std::string>& args);
 int run_test(const std::vector<std::string>& args);
 int run_predict(const std::vector<std::string>& args);
 int run_data(const std::vector<std::string>& args);
+int run_logger(const std::vector<std::string>& args);
+int run_wandb(const std::vector<std::string>& args);
 
 }  // namespace autotimm::cli

@@ -113,6 +113,20 @@ const std::map<std::string, Command>& commands() {
         "  Uses the checkpoint's preprocessing and class names; prints the top K classes per image\n"
         "  (--json: one JSON object per line).",
         &run_predict}},
+      {"logger",
+       {"send runs a logger kept offline to its server",
+        "autotimm logger sync BACKEND PATH [--set KEY=VALUE]... [--force]\n"
+        "  PATH is a run folder the logger wrote offline (or could not finish sending), or a folder of them.\n"
+        "  --set KEY=VALUE  a logger option (server, project, ...), as in the config's logger params\n"
+        "  --force          send folders again that were sent before",
+        &run_logger}},
+      {"wandb",
+       {"send offline W&B runs (same as: autotimm logger sync wandb)",
+        "autotimm wandb sync PATH [--project P] [--entity E] [--base-url URL] [--set KEY=VALUE]... [--force]\n"
+        "  PATH: wandb/ (every run in it not sent yet) or one wandb/offline-run-<date>-<id> folder.\n"
+        "  The key is WANDB_API_KEY (or ~/.netrc); the server WANDB_BASE_URL (default https://api.wandb.ai);\n"
+        "  --project and --entity replace the ones the run recorded.",
+        &run_wandb}},
       {"version",
        {"show the version, plugin ABI, libtorch and compiler",
         "autotimm version [--json]",

@@ -99,12 +99,12 @@ const Refusal kRefusals[] = {
     {"wrongabi",
      [](const std::string& path) {
        return "plugin 'wrongabi' (" + path +
-              "): built for plugin ABI 99.0, this autotimm uses 3.0; rebuild it against this installation's SDK";
+              "): built for plugin ABI 99.0, this autotimm uses 4.0; rebuild it against this installation's SDK";
      }},
     {"newerminor",
      [](const std::string& path) {
        return "plugin 'newerminor' (" + path +
-              "): built for plugin ABI 3.1, newer than this autotimm's 3.0; upgrade autotimm or rebuild the plugin "
+              "): built for plugin ABI 4.1, newer than this autotimm's 4.0; upgrade autotimm or rebuild the plugin "
               "against this installation's SDK";
      }},
     {"wrongtorch",

@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "autotimm/data/decode.hpp"
+#include "autotimm/error.hpp"
 #include "autotimm/loggers/csv_logger.hpp"
 #include "support/temp_dir.hpp"
 
@@ -25,7 +26,7 @@ std::string read_text(const std::filesystem::path& path) {
 
 TEST(CsvLogger, HeaderIsEveryKeySortedAndRowsLeaveGaps) {
   TempDir dir;
-  CsvLogger logger({.save_dir = dir / "run"});
+  CsvLogger logger({.save_dir = dir.path(), .name = "", .version = "run"});
   logger.log_metrics({{"train/loss", 0.5}, {"epoch", 0}}, 10);
   logger.log_metrics({{"val/loss", 0.25}, {"val/accuracy", 0.875}, {"epoch", 0}}, 10);
   logger.save();
@@ -44,19 +45,19 @@ TEST(CsvLogger, HeaderIsEveryKeySortedAndRowsLeaveGaps) {
 
 TEST(CsvLogger, FlushesEveryNRowsWithoutSave) {
   TempDir dir;
-  CsvLogger logger({.save_dir = dir.path(), .flush_logs_every_n_steps = 2});
+  CsvLogger logger({.save_dir = dir.path(), .prefix = "fold1", .flush_logs_every_n_steps = 2});
   logger.log_metrics({{"a", 1}}, 1);
-  EXPECT_FALSE(std::filesystem::exists(dir / "metrics.csv"));
+  EXPECT_FALSE(std::filesystem::exists(logger.log_dir() / "metrics.csv"));
   logger.log_metrics({{"a", 2}}, 2);
-  EXPECT_EQ(read_text(dir / "metrics.csv"), "a,step\n1,1\n2,2\n");
+  EXPECT_EQ(read_text(logger.log_dir() / "metrics.csv"), "fold1-a,step\n1,1\n2,2\n");
 }
 
 TEST(CsvLogger, HparamsAsYaml) {
   TempDir dir;
-  CsvLogger logger({.save_dir = dir.path()});
+  CsvLogger logger({.save_dir = dir.path(), .name = "", .version = 0});
   logger.log_hyperparams(boost::json::parse(R"({"task": "ImageClassifier", "model": {"backbone": "resnet18",
       "lr": 0.001, "metrics": ["accuracy", "f1_macro"], "drop_rate": null, "note": "a: b", "empty": {}}})").as_object());
-  EXPECT_EQ(read_text(dir / "hparams.yaml"),
+  EXPECT_EQ(read_text(dir / "version_0" / "hparams.yaml"),
             "task: ImageClassifier\n"
             "model:\n"
             "  backbone: resnet18\n"
@@ -69,9 +70,27 @@ TEST(CsvLogger, HparamsAsYaml) {
             "  empty: {}\n");
 }
 
-TEST(CsvLogger, TextsImagesAndHistograms) {
+TEST(CsvLogger, RunFoldersAreVersionedAsLightningNamesThem) {
   TempDir dir;
-  CsvLogger logger({.save_dir = dir.path()});
+  std::filesystem::create_directories(dir / "logs" / "version_4");
+  std::filesystem::create_directories(dir / "logs" / "version_x");  // not a version: ignored
+  CsvLogger next({.save_dir = dir.path()});
+  EXPECT_EQ(next.log_dir(), dir / "logs" / "version_5");
+  EXPECT_EQ(next.name(), "logs");
+  EXPECT_EQ(next.version(), "version_5");
+  CsvLogger after({.save_dir = dir.path()});
+  EXPECT_EQ(after.version(), "version_6") << "a folder taken by another logger is skipped";
+  CsvLogger named({.save_dir = dir.path(), .name = "exp", .version = "baseline"});
+  EXPECT_EQ(named.log_dir(), dir / "exp" / "baseline");
+  EXPECT_THROW(CsvLogger({.save_dir = dir.path(), .version = "../escape"}), ConfigError);
+  EXPECT_THROW(CsvLogger({.save_dir = dir.path(), .version = ""}), ConfigError);
+  EXPECT_THROW(CsvLogger({.save_dir = dir.path(), .version = std::int64_t{-1}}), ConfigError);
+}
+
+TEST(CsvLogger, TextsImagesAndHistograms) {
+  TempDir outer;
+  CsvLogger logger({.save_dir = outer.path(), .name = "", .version = "v"});
+  const auto dir = logger.log_dir();
   logger.log_text("notes", "hello, \"world\"", 3);
   EXPECT_EQ(read_text(dir / "texts.csv"), "step,tag,text\n3,notes,\"hello, \"\"world\"\"\"\n");
   auto image = torch::zeros({3, 4, 5});

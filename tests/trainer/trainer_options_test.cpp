@@ -77,6 +77,66 @@ TEST(AutoTrainerOptionsInUse, ValidationEveryNEpochsAndConfiguredLoggers) {
   EXPECT_EQ(read_checkpoint(run / "checkpoints" / "last.ckpt").meta.at("epoch").as_int64(), 2);
 }
 
+/// A logger with no folder of its own that names its run, as an MLflow server's logger does.
+class NamedRunLogger : public Logger {
+ public:
+  NamedRunLogger(std::string name, std::string version) : name_(std::move(name)), version_(std::move(version)) {}
+  void log_hyperparams(const boost::json::object&) override {}
+  void log_metrics(const std::map<std::string, double>&, std::int64_t) override { ++rows; }
+  void log_image(std::string_view, const at::Tensor&, std::int64_t) override {}
+  void log_histogram(std::string_view, const at::Tensor&, std::int64_t) override {}
+  void log_text(std::string_view, std::string_view, std::int64_t) override {}
+  void save() override {}
+  void finalize(RunStatus) override {}
+  std::string name() const override { return name_; }
+  std::string version() const override { return version_; }
+  int rows = 0;
+
+ private:
+  std::string name_, version_;
+};
+
+TEST(AutoTrainerOptionsInUse, CheckpointsGoUnderTheFirstLoggersRunFolder) {
+  ImageDataModule data(color_data_options());
+  auto fit_with = [&](const fs::path& root, AutoTrainerOptions o) {
+    ImageClassifier model(tiny_classifier_options());
+    o.default_root_dir = root;
+    o.limit_train_batches = 1;
+    o.limit_val_batches = 1;
+    AutoTrainer trainer(o);
+    trainer.fit(model, data);
+    return trainer.log_dir();
+  };
+  {
+    TempDir root;  // configured loggers: save_dir defaults to default_root_dir, the first one's folder wins
+    auto o = quiet_trainer(root.path(), 1);
+    o.logger_configs = boost::json::parse(R"([{"backend": "csv", "params": {"name": "exp", "version": "v1"}},
+                                             {"backend": "csv", "params": {"name": "second"}}])").as_array();
+    const fs::path dir = fit_with(root.path(), o);
+    EXPECT_EQ(dir, root.path() / "exp" / "v1");
+    EXPECT_TRUE(fs::exists(dir / "checkpoints" / "last.ckpt"));
+    EXPECT_TRUE(fs::exists(dir / "metrics.csv"));
+    EXPECT_TRUE(fs::exists(root.path() / "second" / "version_0" / "metrics.csv"));
+    EXPECT_FALSE(fs::exists(root.path() / "logs")) << "no default logger when loggers are named";
+  }
+  {
+    TempDir root;  // a first logger without a folder: <root>/<name>/<version>
+    auto named = std::make_shared<NamedRunLogger>("experiment", "run-42");
+    auto o = quiet_trainer(root.path(), 1);
+    o.loggers = {named};
+    EXPECT_EQ(fit_with(root.path(), o), root.path() / "experiment" / "run-42");
+    EXPECT_TRUE(fs::exists(root.path() / "experiment" / "run-42" / "checkpoints" / "last.ckpt"));
+    EXPECT_GT(named->rows, 0);
+  }
+  {
+    TempDir root;  // nothing to go by: the trainer's own next version folder
+    auto o = quiet_trainer(root.path(), 1);
+    o.loggers = {std::make_shared<NamedRunLogger>("", "")};
+    fs::create_directories(root.path() / "logs" / "version_2");
+    EXPECT_EQ(fit_with(root.path(), o), root.path() / "logs" / "version_3");
+  }
+}
+
 TEST(AutoTrainerOptionsInUse, MultiLabelFitLearnsEveryColour) {
   // Images with any mix of strong red, green and blue; one 0/1 column per colour.
   TempDir dir;

@@ -1,4 +1,5 @@
 #include "autotimm/loggers/csv_logger.hpp"
+#include "autotimm/loggers/histogram_metrics.hpp"
 
 #include <algorithm>
 #include <charconv>
@@ -130,6 +131,9 @@ std::string to_yaml(const boost::json::object& object) {
 CsvLoggerOptions CsvLoggerOptions::from(const Config& config) {
   CsvLoggerOptions o;
   if (auto dir = config.get_optional<std::string>("save_dir")) o.save_dir = *dir;
+  read_arg(config, "name", o.name);
+  o.version = read_log_version(config);
+  read_arg(config, "prefix", o.prefix);
   read_arg(config, "flush_logs_every_n_steps", o.flush_logs_every_n_steps);
   return o;
 }
@@ -137,7 +141,8 @@ CsvLoggerOptions CsvLoggerOptions::from(const Config& config) {
 CsvLogger::CsvLogger(CsvLoggerOptions options) : options_(std::move(options)) {
   if (options_.save_dir.empty()) throw ConfigError("CsvLogger: save_dir is empty");
   if (options_.flush_logs_every_n_steps < 1) throw ConfigError("CsvLogger: flush_logs_every_n_steps must be >= 1");
-  fs::create_directories(options_.save_dir);
+  version_ = create_log_dir(options_.save_dir, options_.name, options_.version, "CsvLogger");
+  log_dir_ = (options_.name.empty() ? options_.save_dir : options_.save_dir / options_.name) / version_;
 }
 
 CsvLogger::~CsvLogger() {
@@ -150,12 +155,13 @@ CsvLogger::~CsvLogger() {
 
 void CsvLogger::log_hyperparams(const boost::json::object& params) {
   std::lock_guard lock(mutex_);
-  write_file_atomically(options_.save_dir / "hparams.yaml", to_yaml(params));
+  write_file_atomically(log_dir_ / "hparams.yaml", to_yaml(params));
 }
 
 void CsvLogger::log_metrics(const std::map<std::string, double>& metrics, std::int64_t step) {
   std::lock_guard lock(mutex_);
-  auto row = metrics;
+  std::map<std::string, double> row;
+  for (const auto& [key, value] : metrics) row[options_.prefix.empty() ? key : options_.prefix + "-" + key] = value;
   row["step"] = static_cast<double>(step);
   for (const auto& [key, value] : row) {
     const auto at = std::lower_bound(keys_.begin(), keys_.end(), key);
@@ -178,26 +184,29 @@ void CsvLogger::write_metrics_locked() {
     }
     text += "\n";
   }
-  write_file_atomically(options_.save_dir / "metrics.csv", text);
+  write_file_atomically(log_dir_ / "metrics.csv", text);
   rows_at_last_save_ = static_cast<std::int64_t>(rows_.size());
 }
 
 void CsvLogger::log_image(std::string_view tag, const at::Tensor& image, std::int64_t step) {
   const Image pixels = image_from_tensor(image, tag);
-  const fs::path dir = options_.save_dir / "images";
+  const fs::path dir = log_dir_ / "images";
   fs::create_directories(dir);
   write_image(dir / (safe_file_part(tag) + "-step=" + std::to_string(step) + ".png"), pixels);
 }
 
-void CsvLogger::log_histogram(std::string_view tag, const at::Tensor& values, std::int64_t step) {
+std::map<std::string, double> histogram_metrics(std::string_view tag, const at::Tensor& values) {
   const torch::Tensor v = values.detach().cpu().to(torch::kFloat64).flatten();
-  if (v.numel() == 0) return;
+  if (v.numel() == 0) return {};
   const std::string base(tag);
-  log_metrics({{base + "/min", v.min().item<double>()},
-               {base + "/max", v.max().item<double>()},
-               {base + "/mean", v.mean().item<double>()},
-               {base + "/std", v.numel() > 1 ? v.std().item<double>() : 0.0}},
-              step);
+  return {{base + "/min", v.min().item<double>()},
+          {base + "/max", v.max().item<double>()},
+          {base + "/mean", v.mean().item<double>()},
+          {base + "/std", v.numel() > 1 ? v.std().item<double>() : 0.0}};
+}
+
+void CsvLogger::log_histogram(std::string_view tag, const at::Tensor& values, std::int64_t step) {
+  if (auto metrics = histogram_metrics(tag, values); !metrics.empty()) log_metrics(metrics, step);
 }
 
 void CsvLogger::log_text(std::string_view tag, std::string_view text, std::int64_t step) {
@@ -205,7 +214,7 @@ void CsvLogger::log_text(std::string_view tag, std::string_view text, std::int64
   texts_.push_back({std::to_string(step), std::string(tag), std::string(text)});
   std::string out = "step,tag,text\n";
   for (const auto& row : texts_) out += row[0] + "," + csv_field(row[1]) + "," + csv_field(row[2]) + "\n";
-  write_file_atomically(options_.save_dir / "texts.csv", out);
+  write_file_atomically(log_dir_ / "texts.csv", out);
 }
 
 void CsvLogger::save() {
@@ -221,7 +230,8 @@ void register_builtin_loggers(Registrar& registrar) {
       .factory = [](const Config& c) -> std::shared_ptr<Logger> {
         return std::make_shared<CsvLogger>(CsvLoggerOptions::from(c));
       },
-      .description = "metrics.csv and hparams.yaml in save_dir (flush_logs_every_n_steps)"});
+      .description = "metrics.csv and hparams.yaml in save_dir/name/version (name, version, prefix, "
+                     "flush_logs_every_n_steps)"});
 }
 
 }  // namespace autotimm

@@ -1,5 +1,6 @@
 # Sources of core/src/trainer (AutoTrainer's loops, its options, the checkpoint file), core/src/callbacks (the
-# built-in callbacks) and core/src/loggers (the built-in CSV logger): added to the autotimm target.
+# built-in callbacks) and core/src/loggers (the built-in CSV logger, the run folder layout): added to the autotimm
+# target.
 target_sources(autotimm PRIVATE
   ${CMAKE_CURRENT_LIST_DIR}/auto_trainer.cpp
   ${CMAKE_CURRENT_LIST_DIR}/auto_trainer_options.cpp
@@ -14,6 +15,7 @@ target_sources(autotimm PRIVATE
   ${CMAKE_CURRENT_LIST_DIR}/../callbacks/progress_bar.cpp
   ${CMAKE_CURRENT_LIST_DIR}/../callbacks/builtin_callbacks.cpp
   ${CMAKE_CURRENT_LIST_DIR}/../loggers/csv_logger.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/../loggers/log_dir.cpp
 )
 # Files that never include torch skip its precompiled header.
 set_source_files_properties(
@@ -22,4 +24,5 @@ set_source_files_properties(
   ${CMAKE_CURRENT_LIST_DIR}/../callbacks/timer.cpp
   ${CMAKE_CURRENT_LIST_DIR}/../callbacks/progress_bar.cpp
   ${CMAKE_CURRENT_LIST_DIR}/../callbacks/builtin_callbacks.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/../loggers/log_dir.cpp
   TARGET_DIRECTORY autotimm PROPERTIES SKIP_PRECOMPILE_HEADERS ON)

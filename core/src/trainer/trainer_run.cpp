@@ -44,6 +44,17 @@ fs::path next_version_dir(const fs::path& root) {
   return logs / ("version_" + std::to_string(next));
 }
 
+/// Where a run keeps checkpoints, as Lightning decides it: the first logger's folder, else <root>/<name>/<version>
+/// of a logger that names its run (an MLflow server's experiment and run id), else the next <root>/logs/version_<n>.
+fs::path run_dir_of(const Logger& logger, const fs::path& root) {
+  if (auto dir = logger.log_dir(); !dir.empty()) return dir;
+  const std::string name = logger.name(), version = logger.version();
+  if (!name.empty() && !version.empty() && fs::path(name).filename() == name && fs::path(version).filename() == version) {
+    return root / name / version;
+  }
+  return next_version_dir(root);
+}
+
 const boost::json::object& object_at(const boost::json::object& meta, const char* key, const fs::path& path) {
   const auto* value = meta.if_contains(key);
   if (value == nullptr || !value->is_object()) {
@@ -78,8 +89,10 @@ void AutoTrainer::Run::prepare(Task& the_task, const std::string& stage) {
   device = options.accelerator != "cpu" && cuda_available ? torch::Device(torch::kCUDA, 0) : torch::Device(torch::kCPU);
   if (stage == "predict") return;  // predictions leave no run folder, logs or checkpoints
 
+  if (loggers.empty() && !is_dev_run()) make_loggers();
   if (run_dir.empty() && !is_dev_run()) {
-    run_dir = next_version_dir(options.default_root_dir);
+    run_dir = loggers.empty() ? next_version_dir(options.default_root_dir)
+                              : run_dir_of(*loggers.front(), options.default_root_dir);
     fs::create_directories(run_dir);
   }
   if (callbacks.empty()) {
@@ -108,18 +121,19 @@ void AutoTrainer::Run::prepare(Task& the_task, const std::string& stage) {
       if (auto* checkpoint = dynamic_cast<ModelCheckpoint*>(c.get())) model_checkpoint = checkpoint;
     }
   }
-  if (loggers.empty() && !is_dev_run()) {
-    loggers = options.loggers;
-    for (const auto& spec : options.logger_configs) {
-      auto [backend, args] = logger_backend_and_params(spec);
-      if (!args.contains("save_dir")) args["save_dir"] = run_dir.string();
-      Config config(std::move(args), "trainer.loggers entry '" + backend + "'");
-      loggers.push_back(registry().loggers().get(backend).factory(config));
-      config.expect_all_used();
-    }
-    if (loggers.empty() && options.logger) {
-      loggers.push_back(std::make_shared<CsvLogger>(CsvLoggerOptions{.save_dir = run_dir}));
-    }
+}
+
+void AutoTrainer::Run::make_loggers() {
+  loggers = options.loggers;
+  for (const auto& spec : options.logger_configs) {
+    auto [backend, args] = logger_backend_and_params(spec);
+    if (!args.contains("save_dir")) args["save_dir"] = options.default_root_dir.string();
+    Config config(std::move(args), "trainer.loggers entry '" + backend + "'");
+    loggers.push_back(registry().loggers().get(backend).factory(config));
+    config.expect_all_used();
+  }
+  if (loggers.empty() && options.logger) {
+    loggers.push_back(std::make_shared<CsvLogger>(CsvLoggerOptions{.save_dir = options.default_root_dir}));
   }
 }
 

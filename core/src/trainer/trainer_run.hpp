@@ -43,6 +43,9 @@ struct AutoTrainer::Run final : public TrainerHandle {
 
   /// Runtime, seed, device and precision checks; the run folder, loggers and callbacks (once per trainer).
   void prepare(Task& task, const std::string& stage);
+  /// The trainer's loggers and the ones its config names (save_dir defaulting to default_root_dir), or the default
+  /// CSV logger at <default_root_dir>/logs/version_<n>.
+  void make_loggers();
   /// Restores a fit checkpoint into the task, optimizer, scheduler, callbacks, generator and counters.
   void restore(const Checkpoint& checkpoint, const std::filesystem::path& path);
   /// Puts the weights of a checkpoint ("best", "last" or a path) into the task; "" leaves it as it is.

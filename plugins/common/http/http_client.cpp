@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cctype>
 #include <memory>
+#include <thread>
 
 namespace autotimm::http {
 
@@ -64,6 +65,22 @@ std::size_t on_body(char* data, std::size_t size, std::size_t count, void* user)
 }
 
 }  // namespace
+
+Response Client::exchange_retrying(const Request& request, const RetryPolicy& policy) const {
+  for (int attempt = 0;; ++attempt) {
+    try {
+      Response answer = exchange(request);
+      if (!is_retryable_status(answer.status) || attempt >= policy.max_retries) return answer;
+      spdlog::debug("{}: {} {} answered {}; retrying ({}/{})", options_.log_name, request.method, request.url,
+                    answer.status, attempt + 1, policy.max_retries);
+      std::this_thread::sleep_for(backoff_delay(attempt, policy.first_backoff, policy.cap, &answer));
+    } catch (const TransportError& error) {
+      if (attempt >= policy.max_retries) throw;
+      spdlog::debug("{}: {}; retrying ({}/{})", options_.log_name, error.what(), attempt + 1, policy.max_retries);
+      std::this_thread::sleep_for(backoff_delay(attempt, policy.first_backoff, policy.cap));
+    }
+  }
+}
 
 std::optional<std::string> Response::header(std::string_view name) const {
   const std::string wanted = lower(name);

@@ -56,6 +56,14 @@ struct ClientOptions {
   std::string client_cert_path = {};              ///< a client certificate (PEM) for mutual TLS
 };
 
+/// Quick retries of one request: a transport failure or a retryable status (408, 429, 5xx) waits
+/// first_backoff * 2^attempt (or the answer's Retry-After, at most `cap`) and tries again, `max_retries` times.
+struct RetryPolicy {
+  int max_retries = 2;
+  std::chrono::milliseconds first_backoff{500};
+  std::chrono::milliseconds cap{30000};
+};
+
 class Client {
  public:
   explicit Client(ClientOptions options = {});
@@ -63,6 +71,9 @@ class Client {
   /// One exchange, no redirects followed, no retries. Throws TransportError when no answer came, IoError when the
   /// sink refused a chunk.
   Response exchange(const Request& request) const;
+  /// exchange() retried per `policy`. Returns the first answer that is not retryable, or the last one when the
+  /// retries ran out; throws the last TransportError when the final attempt got no answer.
+  Response exchange_retrying(const Request& request, const RetryPolicy& policy) const;
 
   const ClientOptions& options() const noexcept { return options_; }
 

@@ -7,7 +7,7 @@
 
 #include "file_lock.hpp"
 #include "hub_errors.hpp"
-#include "sha256.hpp"
+#include "digest/sha256.hpp"
 
 namespace autotimm::hf {
 
@@ -204,7 +204,7 @@ void FileDownloader::download_blob(const FileRequest& request, const Metadata& m
                    std::to_string(metadata.size) + " bytes, got " + std::to_string(got) + "; retry the download");
   }
   if (is_sha256_hex(metadata.etag)) {
-    if (const std::string actual = sha256_of_file(incomplete); actual != metadata.etag) {
+    if (const std::string actual = digest::sha256_of_file(incomplete); actual != metadata.etag) {
       fs::remove(incomplete);
       throw HubError("cannot download " + subject_of(request) + ": sha256 " + actual + " does not match the Hub's " +
                      metadata.etag + "; retry the download, or check HF_ENDPOINT / proxies");

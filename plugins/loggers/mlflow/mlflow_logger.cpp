@@ -3,19 +3,13 @@
 #include <pwd.h>
 #include <unistd.h>
 
-#include <atomic>
-#include <cstring>
-#include <fstream>
-#include <iterator>
-
 #include <spdlog/spdlog.h>
-#include <torch/torch.h>
 
-#include "autotimm/data/decode.hpp"
-#include "autotimm/data/image.hpp"
 #include "autotimm/error.hpp"
+#include "autotimm/loggers/histogram_metrics.hpp"
 #include "file_store.hpp"
 #include "http/http_client.hpp"
+#include "media/png_image.hpp"
 #include "mlflow_names.hpp"
 #include "rest_store.hpp"
 
@@ -50,36 +44,6 @@ std::unique_ptr<RunStore> make_store(const ResolvedOptions& r) {
       .insecure_tls = r.insecure_tls,
       .ca_cert_path = r.ca_cert_path,
       .client_cert_path = r.client_cert_path});
-}
-
-/// [3, H, W] / [H, W, 3] (or one channel), uint8 or float in [0, 1], as an 8-bit RGB image.
-Image rgb_image_of(const at::Tensor& tensor, std::string_view tag) {
-  torch::Tensor t = tensor.detach().cpu();
-  if (t.dim() == 2) t = t.unsqueeze(2);
-  if (t.dim() == 3 && (t.size(0) == 3 || t.size(0) == 1) && t.size(2) != 3 && t.size(2) != 1) t = t.permute({1, 2, 0});
-  if (t.dim() != 3 || (t.size(2) != 3 && t.size(2) != 1) || t.numel() == 0) {
-    throw ConfigError("mlflow: log_image '" + std::string(tag) + "': expected an image [3, H, W], [H, W, 3] or [H, W], "
-                      "got " + c10::str(tensor.sizes()));
-  }
-  if (t.is_floating_point()) t = (t.clamp(0, 1) * 255).round();
-  t = t.to(torch::kUInt8).expand({t.size(0), t.size(1), 3}).contiguous();
-  Image image(static_cast<int>(t.size(1)), static_cast<int>(t.size(0)), 3);
-  std::memcpy(image.pixels.data(), t.data_ptr<std::uint8_t>(), image.pixels.size());
-  return image;
-}
-
-/// PNG bytes of `image`, encoded by core's writer through a private temporary file.
-std::string png_bytes(const Image& image) {
-  static std::atomic<int> counter{0};
-  const fs::path path = fs::temp_directory_path() / ("autotimm-mlflow-" + std::to_string(::getpid()) + "-" +
-                                                     std::to_string(counter++) + ".png");
-  write_image(path, image);
-  std::ifstream in(path, std::ios::binary);
-  std::string bytes(std::istreambuf_iterator<char>(in), {});
-  in.close();
-  std::error_code ec;
-  fs::remove(path, ec);
-  return bytes;
 }
 
 }  // namespace
@@ -265,7 +229,7 @@ void MlflowLogger::log_metrics(const std::map<std::string, double>& metrics, std
 }
 
 void MlflowLogger::log_image(std::string_view tag, const at::Tensor& image, std::int64_t step) {
-  std::string bytes = png_bytes(rgb_image_of(image, tag));
+  std::string bytes = media::encode_png(image, "mlflow: log_image '" + std::string(tag) + "'").png;
   std::lock_guard lock(mutex_);
   if (finalized_) return;
   const std::string key = key_of_locked(tag);
@@ -276,14 +240,7 @@ void MlflowLogger::log_image(std::string_view tag, const at::Tensor& image, std:
 }
 
 void MlflowLogger::log_histogram(std::string_view tag, const at::Tensor& values, std::int64_t step) {
-  const torch::Tensor v = values.detach().cpu().to(torch::kFloat64).flatten();
-  if (v.numel() == 0) return;
-  const std::string base(tag);
-  log_metrics({{base + "/min", v.min().item<double>()},
-               {base + "/max", v.max().item<double>()},
-               {base + "/mean", v.mean().item<double>()},
-               {base + "/std", v.numel() > 1 ? v.std().item<double>() : 0.0}},
-              step);
+  if (auto metrics = histogram_metrics(tag, values); !metrics.empty()) log_metrics(metrics, step);
 }
 
 void MlflowLogger::log_text(std::string_view tag, std::string_view text, std::int64_t step) {

@@ -1,23 +1,18 @@
 #include "mlflow_options.hpp"
 
 #include <cctype>
-#include <cstdlib>
 #include <string_view>
 
 #include <boost/json/serialize.hpp>
 
 #include "autotimm/error.hpp"
 #include "autotimm/model_args.hpp"
+#include "env/environment.hpp"
 #include "http/http_client.hpp"
 
 namespace autotimm::mlflow {
 
 namespace {
-
-std::string env(const char* name) {
-  const char* value = std::getenv(name);
-  return value == nullptr ? std::string() : std::string(value);
-}
 
 /// "http" of "http://x", "file" of "file:/x"; empty for a plain path. One-letter schemes are Windows drive letters.
 std::string scheme_of(std::string_view uri) {
@@ -46,25 +41,6 @@ std::string percent_decode(std::string_view text) {
   return out;
 }
 
-int env_int(const char* name, int fallback) {
-  const std::string text = env(name);
-  if (text.empty()) return fallback;
-  try {
-    std::size_t used = 0;
-    const int value = std::stoi(text, &used);
-    if (used == text.size() && value >= 0) return value;
-  } catch (const std::exception&) {
-  }
-  throw ConfigError("environment variable " + std::string(name) + "='" + text +
-                    "': expected a non-negative integer; fix or unset it");
-}
-
-bool env_true(const char* name) {
-  std::string text = env(name);
-  for (char& c : text) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return text == "true" || text == "1" || text == "yes";
-}
-
 }  // namespace
 
 MlflowLoggerOptions MlflowLoggerOptions::from(const Config& config) {
@@ -84,8 +60,8 @@ MlflowLoggerOptions MlflowLoggerOptions::from(const Config& config) {
   read_arg(config, "log_model", o.log_model);
   read_arg(config, "run_id", o.run_id);
   read_arg(config, "artifact_location", o.artifact_location);
-  o.request_timeout_s = env_int("MLFLOW_HTTP_REQUEST_TIMEOUT", o.request_timeout_s);
-  o.max_retries = env_int("MLFLOW_HTTP_REQUEST_MAX_RETRIES", o.max_retries);
+  o.request_timeout_s = env::non_negative("MLFLOW_HTTP_REQUEST_TIMEOUT", o.request_timeout_s);
+  o.max_retries = env::non_negative("MLFLOW_HTTP_REQUEST_MAX_RETRIES", o.max_retries);
   read_arg(config, "request_timeout_s", o.request_timeout_s);
   read_arg(config, "max_retries", o.max_retries);
   read_arg(config, "retry_backoff_ms", o.retry_backoff_ms);
@@ -117,13 +93,13 @@ ResolvedOptions resolve(MlflowLoggerOptions options) {
     throw ConfigError("mlflow: option 'log_model': expected false, got true; uploading checkpoints as MLflow "
                       "models is not supported yet (the trainer keeps checkpoints in its run folder)");
   }
-  if (o.experiment_name.empty()) o.experiment_name = env("MLFLOW_EXPERIMENT_NAME");
+  if (o.experiment_name.empty()) o.experiment_name = env::text("MLFLOW_EXPERIMENT_NAME");
   if (o.experiment_name.empty()) o.experiment_name = "lightning_logs";
   if (o.experiment_name.size() > 500) {
     throw ConfigError("mlflow: option 'experiment_name': expected at most 500 characters, got " +
                       std::to_string(o.experiment_name.size()));
   }
-  if (o.run_id.empty()) o.run_id = env("MLFLOW_RUN_ID");
+  if (o.run_id.empty()) o.run_id = env::text("MLFLOW_RUN_ID");
   if (!o.run_id.empty()) {
     for (const char c : o.run_id) {
       if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_') {
@@ -139,7 +115,7 @@ ResolvedOptions resolve(MlflowLoggerOptions options) {
     throw ConfigError("mlflow: option 'max_buffered_artifact_bytes': expected >= 0");
   }
 
-  std::string uri = o.tracking_uri.empty() ? env("MLFLOW_TRACKING_URI") : o.tracking_uri;
+  std::string uri = o.tracking_uri.empty() ? env::text("MLFLOW_TRACKING_URI") : o.tracking_uri;
   const std::string scheme = scheme_of(uri);
   if (uri.empty()) {
     r.store = StoreKind::file;
@@ -165,17 +141,17 @@ ResolvedOptions resolve(MlflowLoggerOptions options) {
     if (!r.file_root.has_filename() && r.file_root.has_parent_path()) r.file_root = r.file_root.parent_path();
   }
   if (r.store == StoreKind::rest) {
-    const std::string user = env("MLFLOW_TRACKING_USERNAME");
-    const std::string password = env("MLFLOW_TRACKING_PASSWORD");
-    const std::string token = env("MLFLOW_TRACKING_TOKEN");
+    const std::string user = env::text("MLFLOW_TRACKING_USERNAME");
+    const std::string password = env::text("MLFLOW_TRACKING_PASSWORD");
+    const std::string token = env::text("MLFLOW_TRACKING_TOKEN");
     if (!user.empty() || !password.empty()) {
       r.authorization = "Basic " + http::base64_encode(user + ":" + password);
     } else if (!token.empty()) {
       r.authorization = "Bearer " + token;
     }
-    r.insecure_tls = env_true("MLFLOW_TRACKING_INSECURE_TLS");
-    r.ca_cert_path = env("MLFLOW_TRACKING_SERVER_CERT_PATH");
-    r.client_cert_path = env("MLFLOW_TRACKING_CLIENT_CERT_PATH");
+    r.insecure_tls = env::flag("MLFLOW_TRACKING_INSECURE_TLS");
+    r.ca_cert_path = env::text("MLFLOW_TRACKING_SERVER_CERT_PATH");
+    r.client_cert_path = env::text("MLFLOW_TRACKING_CLIENT_CERT_PATH");
   }
   r.options = std::move(options);
   return r;

@@ -10,7 +10,9 @@ void register_mlflow_logger(Registrar& registrar) {
   registrar.add(LoggerEntry{
       .name = "mlflow",
       .factory = [](const Config& options) -> std::shared_ptr<Logger> {
-        return std::make_shared<MlflowLogger>(MlflowLoggerOptions::from(options));
+        MlflowLoggerOptions parsed = MlflowLoggerOptions::from(options);
+        options.expect_all_used();  // a misspelt option fails before a run is created on the server
+        return std::make_shared<MlflowLogger>(std::move(parsed));
       },
       .description = "MLflow tracking: REST API 2.0 server or mlruns/ folder (experiment_name, run_name, "
                      "tracking_uri, tags, save_dir, prefix, log_model, run_id, artifact_location, request_timeout_s, "

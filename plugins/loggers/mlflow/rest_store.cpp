@@ -106,23 +106,14 @@ RestStore::RestStore(RestStoreOptions options)
 http::Response RestStore::send(http::Request request) {
   if (!options_.authorization.empty()) request.headers.push_back("Authorization: " + options_.authorization);
   request.timeout_s = options_.timeout_s;
-  for (int attempt = 0;; ++attempt) {
-    try {
-      http::Response answer = client_.exchange(request);
-      if (!http::is_retryable_status(answer.status)) return answer;
-      if (attempt >= retries_) {
-        throw StoreUnavailable(request.method + " " + request.url + " answered " + std::to_string(answer.status) +
-                               (answer.body.empty() ? "" : ": " + answer.body.substr(0, 200)));
-      }
-      spdlog::debug("mlflow: {} {} answered {}; retrying ({}/{})", request.method, request.url, answer.status,
-                    attempt + 1, retries_);
-      std::this_thread::sleep_for(
-          http::backoff_delay(attempt, options_.first_backoff, std::chrono::seconds(30), &answer));
-    } catch (const http::TransportError& error) {
-      if (attempt >= retries_) throw StoreUnavailable(error.what());
-      spdlog::debug("mlflow: {}; retrying ({}/{})", error.what(), attempt + 1, retries_);
-      std::this_thread::sleep_for(http::backoff_delay(attempt, options_.first_backoff, std::chrono::seconds(30)));
-    }
+  try {
+    http::Response answer = client_.exchange_retrying(
+        request, {.max_retries = retries_, .first_backoff = options_.first_backoff, .cap = std::chrono::seconds(30)});
+    if (!http::is_retryable_status(answer.status)) return answer;
+    throw StoreUnavailable(request.method + " " + request.url + " answered " + std::to_string(answer.status) +
+                           (answer.body.empty() ? "" : ": " + answer.body.substr(0, 200)));
+  } catch (const http::TransportError& error) {
+    throw StoreUnavailable(error.what());
   }
 }
 

@@ -89,11 +89,11 @@ std::string scalar_event(double wall_time, std::int64_t step, std::string_view t
   return summary_event(wall_time, step, v);
 }
 
-std::string image_event(double wall_time, std::int64_t step, std::string_view tag, const EncodedImage& encoded) {
+std::string image_event(double wall_time, std::int64_t step, std::string_view tag, const media::PngImage& encoded) {
   ProtoWriter img;
   img.varint(image::kHeight, static_cast<std::uint64_t>(encoded.height))
       .varint(image::kWidth, static_cast<std::uint64_t>(encoded.width))
-      .varint(image::kColorspace, static_cast<std::uint64_t>(encoded.colorspace))
+      .varint(image::kColorspace, static_cast<std::uint64_t>(encoded.channels))
       .string(image::kEncoded, encoded.png);
   ProtoWriter v;
   v.string(value::kTag, tag).message(value::kImage, img);

@@ -11,6 +11,8 @@
 #include <variant>
 #include <vector>
 
+#include "media/png_image.hpp"
+
 namespace autotimm::tensorboard {
 
 inline constexpr std::string_view kFileVersion = "brain.Event:2";
@@ -27,14 +29,8 @@ std::string file_version_event(double wall_time);
 /// Event{wall_time, step, summary{value{tag, simple_value}}}: what the scalars dashboard reads.
 std::string scalar_event(double wall_time, std::int64_t step, std::string_view tag, float value);
 
-/// Summary.Image: `colorspace` 1 = gray, 3 = RGB; `png` the encoded file.
-struct EncodedImage {
-  int height = 0;
-  int width = 0;
-  int colorspace = 3;
-  std::string png = {};
-};
-std::string image_event(double wall_time, std::int64_t step, std::string_view tag, const EncodedImage& image);
+/// Summary.Image: colorspace = the image's channels (1 gray, 3 RGB), then the PNG file.
+std::string image_event(double wall_time, std::int64_t step, std::string_view tag, const media::PngImage& image);
 
 /// HistogramProto: `bucket[i]` counts the values in (bucket_limit[i - 1], bucket_limit[i]].
 struct HistogramData {

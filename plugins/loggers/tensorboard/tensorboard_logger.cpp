@@ -1,6 +1,5 @@
 #include "tensorboard_logger.hpp"
 
-#include <charconv>
 #include <cmath>
 
 #include <boost/json.hpp>
@@ -9,10 +8,10 @@
 #include "autotimm/error.hpp"
 #include "autotimm/io/atomic_file.hpp"
 #include "autotimm/loggers/csv_logger.hpp"
+#include "autotimm/loggers/log_dir.hpp"
 #include "autotimm/model_args.hpp"
 #include "event_file_writer.hpp"
 #include "histogram.hpp"
-#include "png_image.hpp"
 
 namespace autotimm::tensorboard {
 
@@ -40,17 +39,6 @@ void flatten(const boost::json::object& object, const std::string& prefix, HPara
   }
 }
 
-/// The n of a folder named "version_<n>", or -1.
-std::int64_t version_number(const std::string& folder) {
-  constexpr std::string_view kPrefix = "version_";
-  if (folder.size() <= kPrefix.size() || folder.compare(0, kPrefix.size(), kPrefix) != 0) return -1;
-  std::int64_t n = -1;
-  const char* first = folder.data() + kPrefix.size();
-  const char* last = folder.data() + folder.size();
-  const auto [end, error] = std::from_chars(first, last, n);
-  return error == std::errc() && end == last && n >= 0 ? n : -1;
-}
-
 SessionStatus session_status(RunStatus status) {
   // The hparams plugin has no "killed": a run stopped before its end did not succeed.
   return status == RunStatus::success ? SessionStatus::success : SessionStatus::failure;
@@ -62,14 +50,7 @@ TensorBoardLoggerOptions TensorBoardLoggerOptions::from(const Config& config) {
   TensorBoardLoggerOptions o;
   o.save_dir = config.require<std::string>("save_dir");
   read_arg(config, "name", o.name);
-  if (const auto& version = config.raw("version"); version.is_int64() && version.get_int64() >= 0) {
-    o.version = version.get_int64();
-  } else if (version.is_string()) {
-    o.version = std::string(version.get_string());
-  } else if (!version.is_null()) {
-    throw ConfigError(config.where("version") + ": expected a non-negative integer or a string, got " +
-                      boost::json::serialize(version));
-  }
+  o.version = read_log_version(config);
   read_arg(config, "prefix", o.prefix);
   read_arg(config, "flush_secs", o.flush_secs);
   read_arg(config, "max_queue", o.max_queue);
@@ -90,9 +71,6 @@ TensorBoardLogger::TensorBoardLogger(TensorBoardLoggerOptions options) : options
   if (const auto* s = std::get_if<std::string>(&options_.version); s != nullptr && s->empty()) {
     throw ConfigError(who + ": 'version' is an empty string; give a folder name or a number, or leave it unset");
   }
-  if (const auto* n = std::get_if<std::int64_t>(&options_.version); n != nullptr && *n < 0) {
-    throw ConfigError(who + ": 'version' must be >= 0, got " + std::to_string(*n));
-  }
 }
 
 TensorBoardLogger::~TensorBoardLogger() {
@@ -109,31 +87,8 @@ TensorBoardLogger::~TensorBoardLogger() {
 
 void TensorBoardLogger::resolve_log_dir_locked() const {
   if (!log_dir_.empty()) return;
-  const fs::path root = options_.name.empty() ? options_.save_dir : options_.save_dir / options_.name;
-  try {
-    fs::create_directories(root);
-    if (const auto* n = std::get_if<std::int64_t>(&options_.version)) {
-      version_ = "version_" + std::to_string(*n);
-    } else if (const auto* s = std::get_if<std::string>(&options_.version)) {
-      version_ = *s;
-    }
-    if (!version_.empty()) {
-      fs::create_directories(root / version_);  // an explicit version may continue an existing folder
-    } else {
-      std::int64_t next = 0;
-      for (const auto& entry : fs::directory_iterator(root)) {
-        if (!entry.is_directory()) continue;
-        if (const auto n = version_number(entry.path().filename().string()); n >= 0) next = std::max(next, n + 1);
-      }
-      // create_directory is false when the folder exists: another logger or process took it, try the next one.
-      while (!fs::create_directory(root / ("version_" + std::to_string(next)))) ++next;
-      version_ = "version_" + std::to_string(next);
-    }
-  } catch (const fs::filesystem_error& e) {
-    throw IoError(std::string(kWho) + ": cannot create the run folder under '" + fs::absolute(root).string() +
-                  "': " + e.code().message() + "; check that save_dir is writable");
-  }
-  log_dir_ = root / version_;
+  version_ = create_log_dir(options_.save_dir, options_.name, options_.version, kWho);
+  log_dir_ = (options_.name.empty() ? options_.save_dir : options_.save_dir / options_.name) / version_;
 }
 
 fs::path TensorBoardLogger::log_dir() const {
@@ -200,7 +155,8 @@ void TensorBoardLogger::log_metrics(const std::map<std::string, double>& metrics
 }
 
 void TensorBoardLogger::log_image(std::string_view tag, const at::Tensor& image, std::int64_t step) {
-  const EncodedImage encoded = encode_png(image, tag);  // outside the lock: other threads keep logging
+  // Encoded outside the lock: other threads keep logging.
+  const auto encoded = media::encode_png(image, "tensorboard logger: log_image '" + std::string(tag) + "'");
   const std::string event = image_event(wall_time_now(), step, tag, encoded);
   std::lock_guard lock(mutex_);
   append_locked(event, "log_image");

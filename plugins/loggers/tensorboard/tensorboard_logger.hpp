@@ -12,12 +12,12 @@
 #include <mutex>
 #include <set>
 #include <string>
-#include <variant>
 
 #include <boost/json/object.hpp>
 
 #include "autotimm/config.hpp"
 #include "autotimm/logger.hpp"
+#include "autotimm/loggers/log_dir.hpp"
 #include "summary.hpp"
 
 namespace autotimm::tensorboard {
@@ -29,7 +29,7 @@ struct TensorBoardLoggerOptions {
   std::string name = "logs";            ///< the experiment folder under save_dir; "" puts versions in save_dir
   /// The run folder: an integer n is "version_<n>", a string is the folder name; unset: the next free version_<n>
   /// (1 + the largest present, or 0).
-  std::variant<std::monostate, std::int64_t, std::string> version = {};
+  LogVersion version = {};
   std::string prefix = {};              ///< metric names become "<prefix>-<name>"
   double flush_secs = 120;              ///< pending records are written at least this often
   int max_queue = 10;                   ///< pending records written once this many wait

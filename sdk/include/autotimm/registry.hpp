@@ -4,6 +4,7 @@
 //
 //   auto& entry = autotimm::registry().backbones().get("resnet50");   // NotFoundError lists the closest names
 //   auto names = autotimm::registry().backbones().list("resnet*");     // wildcards, natural order
+#include <filesystem>
 #include <functional>
 #include <map>
 #include <memory>
@@ -38,6 +39,10 @@ using BackboneFactory = std::function<std::shared_ptr<Backbone>(const Config& mo
 using HeadFactory = std::function<std::shared_ptr<Head>(const Config& options)>;
 using LossFactory = std::function<std::shared_ptr<Loss>(const Config& options)>;
 using LoggerFactory = std::function<std::shared_ptr<Logger>(const Config& options)>;
+/// Sends a run that the backend's offline mode recorded in `run_dir` to its server (`autotimm logger sync`), with
+/// the logger's options for the server and credentials. Returns a one-line summary of what was sent; throws when the
+/// folder is not such a run (ConfigError) or the server refused it.
+using LoggerSyncFn = std::function<std::string(const std::filesystem::path& run_dir, const Config& options)>;
 using CallbackFactory = std::function<std::shared_ptr<Callback>(const Config& options)>;
 using HubResolverFactory = std::function<std::shared_ptr<HubResolver>(const Config& options)>;
 
@@ -78,6 +83,7 @@ struct AUTOTIMM_API LoggerEntry {
   std::string name = {};
   LoggerFactory factory;
   std::string description = {};
+  LoggerSyncFn sync = {};  ///< empty for a backend without an offline mode
   Rank rank = Rank::standard;
   EntrySource source = {};
 };

@@ -1,11 +1,12 @@
 #pragma once
-// The CSV logger every run gets unless told otherwise: <save_dir>/metrics.csv and <save_dir>/hparams.yaml, as
-// Lightning's CSVLogger writes them. The header holds every key ever logged, sorted, after `step` (and `epoch` when
+// The CSV logger every run gets unless told otherwise: metrics.csv and hparams.yaml in <save_dir>/<name>/<version>,
+// as Lightning's CSVLogger writes them. The header holds every key ever logged, sorted, after `step` (and `epoch` when
 // logged); a row per log_metrics call. Both files are rewritten atomically on save(), so a crash loses at most what
 // was logged since the last save, never the file. Texts go to texts.csv, images to images/<tag>-step=<n>.png;
 // histograms add <tag>/min, /max, /mean, /std to the metrics.
 //
-//   auto csv = std::make_shared<autotimm::CsvLogger>(autotimm::CsvLoggerOptions{.save_dir = "runs/version_0"});
+//   auto csv = std::make_shared<autotimm::CsvLogger>(autotimm::CsvLoggerOptions{.save_dir = "runs"});
+//   csv->log_dir();  // runs/logs/version_0 (the next free version)
 #include <cstdint>
 #include <filesystem>
 #include <map>
@@ -17,13 +18,17 @@
 #include "autotimm/config.hpp"
 #include "autotimm/export.hpp"
 #include "autotimm/logger.hpp"
+#include "autotimm/loggers/log_dir.hpp"
 
 namespace autotimm {
 
 class Registrar;
 
 struct CsvLoggerOptions {
-  std::filesystem::path save_dir = {};  ///< created when missing; empty: the trainer's run folder
+  std::filesystem::path save_dir = {};  ///< created when missing; from a trainer config: default_root_dir
+  std::string name = "logs";            ///< the experiment folder under save_dir; "" puts versions in save_dir
+  LogVersion version = {};              ///< unset: the next free version_<n>
+  std::string prefix = {};              ///< metric names become "<prefix>-<name>"
   int flush_logs_every_n_steps = 100;   ///< also saved on save() and finalize()
   static AUTOTIMM_API CsvLoggerOptions from(const Config& config);
 };
@@ -40,12 +45,16 @@ class AUTOTIMM_API CsvLogger : public Logger {
   void save() override;
   void finalize(RunStatus status) override;
 
-  const std::filesystem::path& save_dir() const noexcept { return options_.save_dir; }
-  std::filesystem::path log_dir() const override { return options_.save_dir; }
+  /// <save_dir>/<name>/<version>, created by the constructor.
+  std::filesystem::path log_dir() const override { return log_dir_; }
+  std::string name() const override { return options_.name; }
+  std::string version() const override { return version_; }
 
  private:
   void write_metrics_locked();
   CsvLoggerOptions options_;
+  std::string version_;
+  std::filesystem::path log_dir_;
   std::mutex mutex_;
   std::vector<std::map<std::string, double>> rows_;
   std::vector<std::string> keys_;   // sorted, without step/epoch

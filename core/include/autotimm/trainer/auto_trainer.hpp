@@ -6,7 +6,8 @@
 //   auto metrics = trainer.test(model, data);         // the best checkpoint's test metrics
 //
 // Defaults follow AutoTimm: monitor val/loss (min), keep the best checkpoint, log train/…, val/…, test/… through a
-// CSV logger (metrics.csv + hparams.yaml in the run folder) unless loggers are given, progress on stderr.
+// CSV logger (metrics.csv + hparams.yaml in the run folder) unless loggers are given, progress on stderr. The run
+// folder, which holds checkpoints/, is the first logger's (<save_dir>/<name>/<version>, as Lightning's).
 // Resuming (`fit(model, data, "…/last.ckpt")`) restores weights, optimizer, scheduler, loop counters, callback states
 // and the random generator, so the run goes on exactly as if it had not stopped.
 #include <cstdint>
@@ -69,15 +70,15 @@ struct AutoTrainerOptions {
   std::optional<std::uint64_t> seed = {};       ///< seeds torch's generator before anything else
   bool deterministic = false;                   ///< torch's deterministic algorithms
   std::vector<std::shared_ptr<Callback>> callbacks = {};
-  std::vector<std::shared_ptr<Logger>> loggers = {};  ///< none here or in logger_configs: a CSV logger in the run
-                                                      ///< folder (unless logger = false)
+  std::vector<std::shared_ptr<Logger>> loggers = {};  ///< none here or in logger_configs: a CSV logger at
+                                                      ///< default_root_dir/logs/version_<n> (unless logger = false)
   bool logger = true;
   bool enable_progress_bar = true;
   bool enable_checkpointing = true;
   bool enable_model_summary = true;
   int log_every_n_steps = 50;
   /// Loggers named in a config ([{"backend": "tensorboard", "params": {...}}]), built from the registry when the
-  /// run starts, with save_dir defaulting to the run folder.
+  /// run starts (after `loggers`), with save_dir defaulting to default_root_dir.
   boost::json::array logger_configs = {};
 
   /// From a config object (the keys above; callbacks and loggers as [{"name": ..., options}] built from the

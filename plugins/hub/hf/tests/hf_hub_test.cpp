@@ -14,7 +14,7 @@
 #include "fakes/fake_hub_server.hpp"
 #include "hf_resolver.hpp"
 #include "hub_cache.hpp"
-#include "sha256.hpp"
+#include "digest/sha256.hpp"
 #include "support/scoped_env.hpp"
 #include "support/temp_dir.hpp"
 
@@ -629,15 +629,15 @@ namespace autotimm::hf {
 namespace {
 
 TEST(HfSha256Test, KnownVectorsAndStreaming) {
-  EXPECT_EQ(sha256_hex(""), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
-  EXPECT_EQ(sha256_hex("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
-  EXPECT_EQ(sha256_hex("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq"),
+  EXPECT_EQ(digest::sha256_hex(""), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+  EXPECT_EQ(digest::sha256_hex("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+  EXPECT_EQ(digest::sha256_hex("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq"),
             "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1");
-  EXPECT_EQ(sha256_hex(std::string(1000000, 'a')), "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0");
-  Sha256 pieces;
+  EXPECT_EQ(digest::sha256_hex(std::string(1000000, 'a')), "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0");
+  digest::Sha256 pieces;
   pieces.update("ab");
   pieces.update("c");
-  EXPECT_EQ(pieces.hex_digest(), sha256_hex("abc"));
+  EXPECT_EQ(pieces.hex_digest(), digest::sha256_hex("abc"));
 }
 
 }  // namespace

@@ -2,7 +2,6 @@
 // header and order), against failing servers, and against the documented mlruns/ file-store layout.
 #include <gtest/gtest.h>
 
-#include <spdlog/sinks/base_sink.h>
 #include <spdlog/spdlog.h>
 #include <torch/torch.h>
 
@@ -23,6 +22,7 @@
 #include "mlflow_names.hpp"
 #include "support/scoped_env.hpp"
 #include "support/temp_dir.hpp"
+#include "support/warning_capture.hpp"
 
 extern "C" const autotimm::PluginDescriptor* autotimm_plugin_descriptor() noexcept;
 
@@ -35,33 +35,7 @@ using testing::FakeMlflowServer;
 using testing::LocalHttpRequest;
 using testing::ScopedEnv;
 using testing::TempDir;
-
-/// Collects warnings (and worse) logged while it lives.
-class WarningCapture {
- public:
-  WarningCapture() : sink_(std::make_shared<Sink>()) { spdlog::default_logger()->sinks().push_back(sink_); }
-  ~WarningCapture() {
-    auto& sinks = spdlog::default_logger()->sinks();
-    sinks.erase(std::remove(sinks.begin(), sinks.end(), sink_), sinks.end());
-  }
-  std::vector<std::string> messages() const {
-    std::lock_guard lock(sink_->guard);
-    return sink_->messages;
-  }
-
- private:
-  struct Sink : spdlog::sinks::base_sink<std::mutex> {
-    mutable std::mutex guard;
-    std::vector<std::string> messages;
-    void sink_it_(const spdlog::details::log_msg& msg) override {
-      if (msg.level < spdlog::level::warn) return;
-      std::lock_guard lock(guard);
-      messages.emplace_back(msg.payload.data(), msg.payload.size());
-    }
-    void flush_() override {}
-  };
-  std::shared_ptr<Sink> sink_;
-};
+using testing::WarningCapture;
 
 /// Environment of a clean test: no MLflow variable from the developer's shell leaks in.
 struct CleanEnv {

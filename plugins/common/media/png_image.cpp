@@ -8,16 +8,15 @@
 
 #include "autotimm/error.hpp"
 
-namespace autotimm::tensorboard {
+namespace autotimm::media {
 
-EncodedImage encode_png(const at::Tensor& image, std::string_view tag) {
+PngImage encode_png(const at::Tensor& image, std::string_view context) {
   torch::Tensor t = image.detach().cpu();
   if (t.dim() == 2) t = t.unsqueeze(2);
   // Channels first unless the last dimension already looks like channels ([3, H, 3] reads as H = 3 rows of RGB).
   if (t.dim() == 3 && (t.size(0) == 1 || t.size(0) == 3) && t.size(2) != 1 && t.size(2) != 3) t = t.permute({1, 2, 0});
   if (t.dim() != 3 || (t.size(2) != 1 && t.size(2) != 3) || t.size(0) == 0 || t.size(1) == 0) {
-    throw ConfigError("tensorboard logger: log_image '" + std::string(tag) +
-                      "': expected an image [3, H, W], [H, W, 3], [1, H, W] or [H, W], got " +
+    throw ConfigError(std::string(context) + ": expected an image [3, H, W], [H, W, 3], [1, H, W] or [H, W], got " +
                       c10::str(image.sizes()));
   }
   if (t.scalar_type() == torch::kBool) {
@@ -40,11 +39,8 @@ EncodedImage encode_png(const at::Tensor& image, std::string_view tag) {
     cv::mixChannels(&pixels, 1, &bgr, 1, pairs, 3);
   }
   std::vector<std::uint8_t> png;
-  if (!cv::imencode(".png", gray ? pixels : bgr, png)) {
-    throw FormatError("tensorboard logger: log_image '" + std::string(tag) + "': PNG encoding failed");
-  }
-  return EncodedImage{.height = height, .width = width, .colorspace = gray ? 1 : 3,
-                      .png = std::string(png.begin(), png.end())};
+  if (!cv::imencode(".png", gray ? pixels : bgr, png)) throw FormatError(std::string(context) + ": PNG encoding failed");
+  return PngImage{.height = height, .width = width, .channels = gray ? 1 : 3, .png = std::string(png.begin(), png.end())};
 }
 
-}  // namespace autotimm::tensorboard
+}  // namespace autotimm::media

@@ -1,12 +1,13 @@
 #pragma once
-// SHA-256 of downloaded blobs, to check them against their ETag (an LFS blob's ETag is its content's sha256).
+// SHA-256 for the plugins: the hub checks downloads against their ETag (an LFS blob's ETag is its sha256), loggers
+// name media files by their content.
 // OpenSSL's implementation: libcurl already brings libcrypto, and a hash is not code to write ourselves.
 #include <filesystem>
 #include <memory>
 #include <string>
 #include <string_view>
 
-namespace autotimm::hf {
+namespace autotimm::digest {
 
 class Sha256 {
  public:
@@ -27,4 +28,4 @@ std::string sha256_hex(std::string_view bytes);
 /// Lower-case hex sha256 of the file's bytes; IoError when it cannot be read.
 std::string sha256_of_file(const std::filesystem::path& path);
 
-}  // namespace autotimm::hf
+}  // namespace autotimm::digest

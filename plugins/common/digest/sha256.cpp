@@ -1,4 +1,4 @@
-#include "sha256.hpp"
+#include "digest/sha256.hpp"
 
 #include <openssl/evp.h>
 
@@ -8,7 +8,7 @@
 
 #include "autotimm/error.hpp"
 
-namespace autotimm::hf {
+namespace autotimm::digest {
 
 struct Sha256::Context {
   EVP_MD_CTX* ctx = EVP_MD_CTX_new();
@@ -61,4 +61,4 @@ std::string sha256_of_file(const std::filesystem::path& path) {
   return hasher.hex_digest();
 }
 
-}  // namespace autotimm::hf
+}  // namespace autotimm::digest
