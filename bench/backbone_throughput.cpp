@@ -2,7 +2,8 @@
 // backward, SGD), with warm-up runs and the median of timed runs.
 //
 //   build/bin/bench_backbone --model resnet50 --batch 16 --size 224 [--channels-last] [--runs 5] [--warmup 2]
-//                            [--mode eval|train|both] [--threads N]
+//                            [--mode eval|train|both] [--threads N] [--bf16-autocast]
+#include <ATen/autocast_mode.h>
 #include <torch/torch.h>
 
 #include <algorithm>
@@ -25,6 +26,23 @@ struct Args {
   int warmup = 2;
   std::string mode = "both";
   int threads = 0;
+  bool bf16_autocast = false;  ///< the forward (and loss) under CPU autocast to bfloat16, as precision bf16-mixed
+};
+
+/// CPU autocast to bfloat16 while it lives, its cast cache cleared at the end (as torch.autocast does on exit).
+struct Bf16Autocast {
+  explicit Bf16Autocast(bool on) : on_(on) {
+    if (!on_) return;
+    at::autocast::set_autocast_cpu_dtype(at::kBFloat16);
+    at::autocast::set_cpu_enabled(true);
+    at::autocast::increment_nesting();
+  }
+  ~Bf16Autocast() {
+    if (!on_) return;
+    if (at::autocast::decrement_nesting() == 0) at::autocast::clear_cache();
+    at::autocast::set_cpu_enabled(false);
+  }
+  bool on_;
 };
 
 Args parse(int argc, char** argv) {
@@ -43,6 +61,7 @@ Args parse(int argc, char** argv) {
     else if (flag == "--warmup") args.warmup = std::stoi(value());
     else if (flag == "--mode") args.mode = value();
     else if (flag == "--threads") args.threads = std::stoi(value());
+    else if (flag == "--bf16-autocast") args.bf16_autocast = true;
     else throw std::invalid_argument("unknown flag " + flag);
   }
   if (args.runs < 1 || args.batch < 1 || args.size < 1) throw std::invalid_argument("runs, batch and size must be > 0");
@@ -90,11 +109,12 @@ int main(int argc, char** argv) {
   std::cout << "model " << args.model << ", batch " << args.batch << ", " << args.size << "x" << args.size << ", "
             << (args.channels_last ? "channels_last" : "contiguous") << ", threads " << at::get_num_threads()
             << ", malloc tuned " << (runtime.malloc_tuned ? "yes" : "no") << ", median of " << args.runs
-            << " after " << args.warmup << " warm-up\n";
+            << " after " << args.warmup << " warm-up" << (args.bf16_autocast ? ", bf16 autocast" : "") << "\n";
   if (args.mode == "eval" || args.mode == "both") {
     net->eval();
     const double rate = median_images_per_second(args, [&] {
       torch::InferenceMode inference;
+      Bf16Autocast autocast(args.bf16_autocast);
       auto logits = net->forward(images);
       (void)logits.sum().item<float>();
     });
@@ -105,7 +125,11 @@ int main(int argc, char** argv) {
     torch::optim::SGD optimizer(net->parameters(), torch::optim::SGDOptions(0.01).momentum(0.9));
     const double rate = median_images_per_second(args, [&] {
       optimizer.zero_grad();
-      auto loss = torch::nn::functional::cross_entropy(net->forward(images), targets);
+      torch::Tensor loss;
+      {
+        Bf16Autocast autocast(args.bf16_autocast);
+        loss = torch::nn::functional::cross_entropy(net->forward(images), targets);
+      }
       loss.backward();
       optimizer.step();
     });

@@ -1,6 +1,7 @@
 // The CSV logger: the header grows with every new key (sorted), missing values stay empty, hparams.yaml, texts,
 // images and histograms, and files that are whole after every save.
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 #include <torch/torch.h>
 
 #include <boost/json.hpp>
@@ -24,6 +25,12 @@ std::string read_text(const std::filesystem::path& path) {
   return text.str();
 }
 
+ino_t file_inode(const std::filesystem::path& path) {
+  struct stat info {};
+  EXPECT_EQ(::stat(path.c_str(), &info), 0) << path;
+  return info.st_ino;
+}
+
 TEST(CsvLogger, HeaderIsEveryKeySortedAndRowsLeaveGaps) {
   TempDir dir;
   CsvLogger logger({.save_dir = dir.path(), .name = "", .version = "run"});
@@ -34,13 +41,24 @@ TEST(CsvLogger, HeaderIsEveryKeySortedAndRowsLeaveGaps) {
             "epoch,step,train/loss,val/accuracy,val/loss\n"
             "0,10,0.5,,\n"
             "0,10,,0.875,0.25\n");
-  logger.log_metrics({{"lr-adamw", 1e-4}}, 11);
+  const auto inode = file_inode(dir / "run" / "metrics.csv");
+  logger.log_metrics({{"train/loss", 0.125}}, 11);
+  logger.save();
+  EXPECT_EQ(read_text(dir / "run" / "metrics.csv"),
+            "epoch,step,train/loss,val/accuracy,val/loss\n"
+            "0,10,0.5,,\n"
+            "0,10,,0.875,0.25\n"
+            ",11,0.125,,\n");
+  EXPECT_EQ(file_inode(dir / "run" / "metrics.csv"), inode) << "known keys: the new row is appended";
+  logger.log_metrics({{"lr-adamw", 1e-4}}, 12);
   logger.finalize(RunStatus::success);
   EXPECT_EQ(read_text(dir / "run" / "metrics.csv"),
             "epoch,lr-adamw,step,train/loss,val/accuracy,val/loss\n"
             "0,,10,0.5,,\n"
             "0,,10,,0.875,0.25\n"
-            ",0.0001,11,,,\n");
+            ",,11,0.125,,\n"
+            ",0.0001,12,,,\n");
+  EXPECT_NE(file_inode(dir / "run" / "metrics.csv"), inode) << "a new key: the file is replaced with the new header";
 }
 
 TEST(CsvLogger, FlushesEveryNRowsWithoutSave) {

@@ -158,4 +158,24 @@ void write_file_atomically(const std::filesystem::path& path, std::string_view b
   writer.commit();
 }
 
+void append_to_file(const std::filesystem::path& path, std::string_view bytes) {
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0666);
+  if (fd < 0) throw IoError("cannot open " + quoted(path) + " to append: " + errno_text(errno));
+  std::size_t written = 0;
+  while (written < bytes.size()) {
+    const ssize_t n = ::write(fd, bytes.data() + written, bytes.size() - written);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      const int error = errno;
+      ::close(fd);
+      throw IoError("cannot append to " + quoted(path) + ": " + errno_text(error));
+    }
+    written += static_cast<std::size_t>(n);
+  }
+  const int synced = ::fdatasync(fd);
+  const int error = errno;
+  ::close(fd);
+  if (synced != 0) throw IoError("cannot flush " + quoted(path) + " to disk: " + errno_text(error));
+}
+
 }  // namespace autotimm

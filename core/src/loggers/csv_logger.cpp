@@ -173,18 +173,32 @@ void CsvLogger::log_metrics(const std::map<std::string, double>& metrics, std::i
   }
 }
 
-void CsvLogger::write_metrics_locked() {
+std::string CsvLogger::metrics_rows_locked(std::size_t first) const {
   std::string text;
-  for (std::size_t i = 0; i < keys_.size(); ++i) text += (i ? "," : "") + csv_field(keys_[i]);
-  text += "\n";
-  for (const auto& row : rows_) {
+  for (std::size_t r = first; r < rows_.size(); ++r) {
     for (std::size_t i = 0; i < keys_.size(); ++i) {
       if (i) text += ",";
-      if (const auto it = row.find(keys_[i]); it != row.end()) text += number_text(it->second);
+      if (const auto it = rows_[r].find(keys_[i]); it != rows_[r].end()) text += number_text(it->second);
     }
     text += "\n";
   }
-  write_file_atomically(log_dir_ / "metrics.csv", text);
+  return text;
+}
+
+void CsvLogger::write_metrics_locked() {
+  const auto first = static_cast<std::size_t>(rows_at_last_save_);
+  const fs::path path = log_dir_ / "metrics.csv";
+  if (first > 0 && keys_ == keys_on_disk_) {
+    // Same header: append the new rows (Lightning's writer does too), so a long run's saves cost what they add.
+    append_to_file(path, metrics_rows_locked(first));
+  } else {
+    // A new key changes the header: the whole file again, atomically.
+    std::string text;
+    for (std::size_t i = 0; i < keys_.size(); ++i) text += (i ? "," : "") + csv_field(keys_[i]);
+    text += "\n";
+    write_file_atomically(path, text + metrics_rows_locked(0));
+    keys_on_disk_ = keys_;
+  }
   rows_at_last_save_ = static_cast<std::int64_t>(rows_.size());
 }
 

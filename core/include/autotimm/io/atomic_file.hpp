@@ -51,4 +51,8 @@ class AUTOTIMM_API AtomicFileWriter {
 /// Replaces (or creates) `path` with `bytes`, atomically.
 AUTOTIMM_API void write_file_atomically(const std::filesystem::path& path, std::string_view bytes);
 
+/// Appends `bytes` to `path` (created if missing) and flushes them to disk: what was there is never touched, a crash
+/// can cut only the appended tail. IoError naming the file.
+AUTOTIMM_API void append_to_file(const std::filesystem::path& path, std::string_view bytes);
+
 }  // namespace autotimm

@@ -1,9 +1,9 @@
 #pragma once
 // The CSV logger every run gets unless told otherwise: metrics.csv and hparams.yaml in <save_dir>/<name>/<version>,
 // as Lightning's CSVLogger writes them. The header holds every key ever logged, sorted, after `step` (and `epoch` when
-// logged); a row per log_metrics call. Both files are rewritten atomically on save(), so a crash loses at most what
-// was logged since the last save, never the file. Texts go to texts.csv, images to images/<tag>-step=<n>.png;
-// histograms add <tag>/min, /max, /mean, /std to the metrics.
+// logged); a row per log_metrics call. save() appends the new rows, or rewrites the file atomically when a new key
+// changed the header, so a crash loses at most what was logged since the last save, never the file. Texts go to
+// texts.csv, images to images/<tag>-step=<n>.png; histograms add <tag>/min, /max, /mean, /std to the metrics.
 //
 //   auto csv = std::make_shared<autotimm::CsvLogger>(autotimm::CsvLoggerOptions{.save_dir = "runs"});
 //   csv->log_dir();  // runs/logs/version_0 (the next free version)
@@ -52,12 +52,14 @@ class AUTOTIMM_API CsvLogger : public Logger {
 
  private:
   void write_metrics_locked();
+  std::string metrics_rows_locked(std::size_t first) const;
   CsvLoggerOptions options_;
   std::string version_;
   std::filesystem::path log_dir_;
   std::mutex mutex_;
   std::vector<std::map<std::string, double>> rows_;
-  std::vector<std::string> keys_;   // sorted, without step/epoch
+  std::vector<std::string> keys_;          // sorted, every key ever logged
+  std::vector<std::string> keys_on_disk_;  // the header metrics.csv has now
   std::vector<std::array<std::string, 3>> texts_;
   std::int64_t rows_at_last_save_ = 0;
 };
