@@ -227,6 +227,63 @@ TEST(AutoTrainerFit, BatchLimitsAccumulationAndFastDevRun) {
   }
 }
 
+TEST(AutoTrainerFit, AccumulatedSmallBatchesEqualOneLargeBatch) {
+  // A ViT normalises each sample by itself (LayerNorm, no BatchNorm), so two accumulated batches of 8 give the
+  // gradient of the batch of 16 they make up: the runs end with the same weights.
+  auto train = [](std::int64_t batch_size, int accumulate, const fs::path& root) {
+    auto options = tiny_classifier_options();
+    options.backbone = "vit_tiny_patch16_224";
+    options.backbone_args = {{"img_size", 32}, {"patch_size", 8}, {"depth", 2}};
+    options.optimizer = "sgd";
+    options.optimizer_options = {{"momentum", 0.9}};
+    options.lr = 0.05;
+    options.weight_decay = 0.0;
+    options.scheduler = "none";
+    options.num_classes = 3;
+    torch::manual_seed(11);
+    ImageClassifier model(options);
+    auto data_options = color_data_options();
+    data_options.batch_size = batch_size;
+    data_options.train_transforms = "none";
+    ImageDataModule data(data_options);
+    auto o = quiet_trainer(root, 1);
+    o.accumulate_grad_batches = accumulate;
+    o.limit_train_batches = 2 * accumulate;  // two optimizer steps either way
+    o.enable_checkpointing = false;
+    o.num_sanity_val_steps = 0;
+    AutoTrainer trainer(o);
+    trainer.fit(model, data);
+    EXPECT_EQ(trainer.state().global_step, 2);
+    std::vector<torch::Tensor> weights;
+    for (const auto& p : model.parameters()) weights.push_back(p.detach().clone());
+    return weights;
+  };
+  TempDir root;
+  const auto large = train(16, 1, root.path() / "large");
+  const auto accumulated = train(8, 2, root.path() / "accumulated");
+  ASSERT_EQ(large.size(), accumulated.size());
+  double largest_change = 0;
+  for (std::size_t i = 0; i < large.size(); ++i) {
+    ASSERT_TRUE(torch::allclose(large[i], accumulated[i], 1e-5, 1e-6)) << "parameter " << i;
+  }
+  // And the runs did move the weights: the equality is not that of two untouched models.
+  const auto untouched = [] {
+    auto options = tiny_classifier_options();
+    options.backbone = "vit_tiny_patch16_224";
+    options.backbone_args = {{"img_size", 32}, {"patch_size", 8}, {"depth", 2}};
+    options.num_classes = 3;
+    torch::manual_seed(11);
+    ImageClassifier model(options);
+    std::vector<torch::Tensor> weights;
+    for (const auto& p : model.parameters()) weights.push_back(p.detach().clone());
+    return weights;
+  }();
+  for (std::size_t i = 0; i < large.size(); ++i) {
+    largest_change = std::max(largest_change, (large[i] - untouched[i]).abs().max().item<double>());
+  }
+  EXPECT_GT(largest_change, 1e-4);
+}
+
 TEST(AutoTrainerFit, GradientClippingBoundsTheUpdate) {
   TempDir root;
   double squared = 0;
@@ -293,8 +350,10 @@ TEST(AutoTrainerFit, ValidatePredictAndConfigNamedCallbacks) {
 
 TEST(AutoTrainerOptions, RefusesWhatItCannotDo) {
   using testing::error_text;
-  EXPECT_EQ(error_text([] { AutoTrainer({.precision = "bf16-mixed"}); }),
-            "AutoTrainer: precision 'bf16-mixed' is not supported by this build; supported: 32");
+  EXPECT_EQ(error_text([] { AutoTrainer({.precision = "8"}); }),
+            "AutoTrainer: unknown precision '8'; supported: 32 (32-true), bf16-mixed (bf16)");
+  EXPECT_NE(error_text([] { AutoTrainer({.precision = "16-mixed"}); }).find("is not in this build"), std::string::npos);
+  EXPECT_NE(error_text([] { AutoTrainer({.precision = "bf16-true"}); }).find("supported: 32"), std::string::npos);
   EXPECT_EQ(error_text([] { AutoTrainer({.devices = 2}); }),
             "AutoTrainer: 'devices' = 2 needs distributed training, which this build does not have; use devices = 1");
   EXPECT_EQ(error_text([] { AutoTrainer({.max_epochs = 0}); }), "AutoTrainer: 'max_epochs' must be >= 1, got 0");

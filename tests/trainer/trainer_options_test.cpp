@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include <ATen/autocast_mode.h>
+
 #include <boost/json.hpp>
 #include <fstream>
 #include <sstream>
@@ -75,6 +77,54 @@ TEST(AutoTrainerOptionsInUse, ValidationEveryNEpochsAndConfiguredLoggers) {
   EXPECT_TRUE(trainer.best_model_path().filename().string().starts_with("best-epoch=1-"));
   EXPECT_TRUE(fs::exists(run / "checkpoints" / "last.ckpt"));
   EXPECT_EQ(read_checkpoint(run / "checkpoints" / "last.ckpt").meta.at("epoch").as_int64(), 2);
+}
+
+/// The values of `column` in metrics.csv, row by row (rows without one skipped).
+std::vector<double> column_of(const fs::path& csv, const std::string& column) {
+  std::istringstream lines(read_text(csv));
+  std::string header, line, cell;
+  std::getline(lines, header);
+  std::vector<std::string> names;
+  for (std::stringstream cells(header); std::getline(cells, cell, ',');) names.push_back(cell);
+  const auto at = static_cast<std::size_t>(std::find(names.begin(), names.end(), column) - names.begin());
+  std::vector<double> out;
+  while (std::getline(lines, line)) {
+    std::vector<std::string> cells;
+    for (std::stringstream row(line); std::getline(row, cell, ',');) cells.push_back(cell);
+    if (at < cells.size() && !cells[at].empty()) out.push_back(std::stod(cells[at]));
+  }
+  return out;
+}
+
+TEST(AutoTrainerOptionsInUse, Bf16MixedTrainsUnderAutocastWithFp32Weights) {
+  ImageDataModule data(color_data_options());
+  auto fit = [&](const std::string& precision, const fs::path& root) {
+    torch::manual_seed(7);
+    auto model = std::make_shared<ImageClassifier>(tiny_classifier_options());
+    auto o = quiet_trainer(root, 3);
+    o.precision = precision;
+    o.seed = 7;
+    o.log_every_n_steps = 1;
+    AutoTrainer trainer(o);
+    trainer.fit(*model, data);
+    auto test = trainer.test(*model, data);
+    auto predicted = trainer.predict(*model, data.val_loader());
+    return std::tuple{model, column_of(trainer.log_dir() / "metrics.csv", "train/loss"), test, predicted};
+  };
+  TempDir fp32_root, bf16_root;
+  const auto [fp32_model, fp32_losses, fp32_test, fp32_predicted] = fit("32", fp32_root.path());
+  const auto [bf16_model, bf16_losses, bf16_test, bf16_predicted] = fit("bf16-mixed", bf16_root.path());
+  ASSERT_EQ(bf16_losses.size(), fp32_losses.size());
+  ASSERT_GE(bf16_losses.size(), 3u);
+  // Same seed, same data: only the bfloat16 arithmetic differs, so the first losses differ a little, never a lot.
+  EXPECT_NE(bf16_losses.front(), fp32_losses.front()) << "the forward ran in bfloat16";
+  EXPECT_NEAR(bf16_losses.front(), fp32_losses.front(), 0.05 * fp32_losses.front());
+  EXPECT_LT(bf16_losses.back(), bf16_losses.front()) << "and it learns";
+  EXPECT_GE(bf16_test.at("test/accuracy"), 0.99);
+  for (const auto& p : bf16_model->parameters()) ASSERT_EQ(p.scalar_type(), torch::kFloat32) << "fp32 master weights";
+  EXPECT_EQ(bf16_predicted.at("probabilities").scalar_type(), torch::kFloat32);
+  EXPECT_TRUE(torch::allclose(bf16_predicted.at("probabilities"), fp32_predicted.at("probabilities"), 0.05, 0.05));
+  EXPECT_FALSE(at::autocast::is_cpu_enabled()) << "autocast is off again outside the steps";
 }
 
 /// A logger with no folder of its own that names its run, as an MLflow server's logger does.

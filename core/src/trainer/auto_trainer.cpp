@@ -10,6 +10,7 @@
 #include "autotimm/names.hpp"
 #include "autotimm/runtime.hpp"
 #include "../callbacks/monitor.hpp"
+#include "precision.hpp"
 #include "trainer_run.hpp"
 
 namespace autotimm {
@@ -106,9 +107,7 @@ AutoTrainer::AutoTrainer(AutoTrainerOptions options) : run_(std::make_unique<Run
   if (!o.val_check_interval.count && o.val_check_interval.fraction <= 0.0) fail("'val_check_interval' must be > 0");
   if (o.fast_dev_run < 0) fail("'fast_dev_run' must be >= 0");
   if (o.log_every_n_steps < 1) fail("'log_every_n_steps' must be >= 1");
-  if (o.precision != "32" && o.precision != "32-true") {
-    fail("precision '" + o.precision + "' is not supported by this build; supported: 32");
-  }
+  run_->precision = parse_precision(o.precision);
   if (o.accelerator != "auto" && o.accelerator != "cpu" && o.accelerator != "cuda" && o.accelerator != "gpu") {
     fail("'accelerator' must be auto, cpu or cuda, got '" + o.accelerator + "'");
   }
@@ -163,7 +162,10 @@ std::map<std::string, double> evaluate(AutoTrainer::Run& run, Task& task, const 
     auto batch = pass.next();
     if (!batch) break;
     state.batch_idx = i;
-    const auto out = task.evaluation_step(to_device(*batch, run.device), stage);
+    const auto out = [&] {
+      AutocastScope autocast(run.precision, run.device);
+      return task.evaluation_step(to_device(*batch, run.device), stage);
+    }();
     average.add(out, batch->size());
     run.each_callback([&](Callback& c) { is_test ? c.on_test_batch_end(state) : c.on_validation_batch_end(state); });
   }
@@ -276,8 +278,11 @@ void AutoTrainer::fit(Task& task, DataModule& data, const std::filesystem::path&
         if (!batch) break;
         if (batch_idx < skip_batches) continue;  // trained before the checkpoint; same order, same samples
         state.batch_idx = batch_idx;
-        const StepOutput out = task.training_step(to_device(*batch, run.device),
-                                                  {.epoch = epoch, .batch_idx = batch_idx, .global_step = state.global_step});
+        const StepOutput out = [&] {
+          AutocastScope autocast(run.precision, run.device);
+          return task.training_step(to_device(*batch, run.device),
+                                    {.epoch = epoch, .batch_idx = batch_idx, .global_step = state.global_step});
+        }();
         const double loss_value = out.loss.detach().item<double>();
         if (!std::isfinite(loss_value)) {
           const auto last = run.model_checkpoint ? run.model_checkpoint->last_model_path() : std::filesystem::path();
@@ -408,7 +413,11 @@ std::map<std::string, torch::Tensor> AutoTrainer::predict(Task& task, const Data
   auto pass = loader.epoch(0);
   while (auto batch = pass.next()) {
     torch::NoGradGuard no_grad;
-    for (auto& [name, value] : task.predict_step(to_device(*batch, run.device))) parts[name].push_back(value.cpu());
+    AutocastScope autocast(run.precision, run.device);
+    for (auto& [name, value] : task.predict_step(to_device(*batch, run.device))) {
+      // Outputs leave in fp32 whatever the precision the steps ran in.
+      parts[name].push_back(value.is_floating_point() ? value.to(torch::kFloat32).cpu() : value.cpu());
+    }
   }
   if (was_training) task.train();
   std::map<std::string, torch::Tensor> out;

@@ -5,6 +5,7 @@ target_sources(autotimm PRIVATE
   ${CMAKE_CURRENT_LIST_DIR}/auto_trainer.cpp
   ${CMAKE_CURRENT_LIST_DIR}/auto_trainer_options.cpp
   ${CMAKE_CURRENT_LIST_DIR}/trainer_run.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/precision.cpp
   ${CMAKE_CURRENT_LIST_DIR}/checkpoint.cpp
   ${CMAKE_CURRENT_LIST_DIR}/run_config.cpp
   ${CMAKE_CURRENT_LIST_DIR}/../callbacks/model_checkpoint.cpp

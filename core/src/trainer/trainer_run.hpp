@@ -10,6 +10,7 @@
 #include "autotimm/trainer/auto_trainer.hpp"
 #include "autotimm/trainer/callbacks.hpp"
 #include "autotimm/trainer/checkpoint.hpp"
+#include "precision.hpp"
 
 namespace autotimm {
 
@@ -25,6 +26,7 @@ struct AutoTrainer::Run final : public TrainerHandle {
   bool hparams_logged = false;
   bool failed = false;                 // a loop threw: the loggers' runs end as failed
   torch::Device device = torch::kCPU;
+  Precision precision = Precision::fp32;
 
   // Set while a loop runs.
   Task* task = nullptr;

@@ -256,12 +256,14 @@ WandbLogger::Clock::time_point WandbLogger::next_wake_locked() const {
 void WandbLogger::sender_loop() {
   std::unique_lock lock(mutex_);
   while (!stopping_) {
-    const auto wake = next_wake_locked();
-    if (wake_.wait_until(lock, wake, [&] { return stopping_; })) break;
-    if (Clock::now() < next_wake_locked() || !broken_.empty()) {
-      if (!broken_.empty()) wake_.wait(lock, [&] { return stopping_; });
-      continue;  // the data changed under us: recompute
+    if (!broken_.empty()) {
+      wake_.wait(lock, [&] { return stopping_; });
+      break;
     }
+    // Woken early by new data or a new config, the deadline is computed again: new data may bring it closer.
+    wake_.wait_until(lock, next_wake_locked());
+    if (stopping_) break;
+    if (Clock::now() < next_wake_locked()) continue;
     lock.unlock();
     try {
       exchange(false, std::nullopt);

@@ -51,6 +51,8 @@ struct AutoTrainerOptions {
   std::int64_t min_epochs = 0;                  ///< early stopping cannot end the run before this
   std::string accelerator = "auto";             ///< auto, cpu, cuda
   int devices = 1;
+  /// 32 (32-true), or bf16-mixed (bf16): forward passes and losses under autocast to bfloat16, weights, gradients
+  /// and optimizer state in fp32. Other names fail with the supported list.
   std::string precision = "32";
   std::string checkpoint_monitor = "val/loss";
   std::string checkpoint_mode = "min";          ///< min or max

@@ -1,0 +1,38 @@
+#pragma once
+// The trainer's precision setting: which names it takes, and the autocast scope its steps run in.
+//
+//   const Precision precision = parse_precision(options.precision, device);
+//   { AutocastScope autocast(precision, device); auto out = task.training_step(batch, info); }
+//   out.loss.backward();  // outside the scope, as autocast wants
+#include <string>
+
+#include <torch/torch.h>
+
+namespace autotimm {
+
+enum class Precision {
+  fp32,        ///< "32", "32-true"
+  bf16_mixed,  ///< "bf16-mixed", "bf16": forward and loss under autocast to bfloat16, fp32 weights and optimizer
+};
+
+/// The setting named `text`. ConfigError listing what this build supports for anything else, with the reason for the
+/// names Lightning knows that this build does not run (16-mixed needs CUDA loss scaling, bf16-true, 64).
+Precision parse_precision(const std::string& text);
+
+/// Autocast on `device` to the precision's lower dtype while it lives (nothing for fp32); the previous autocast
+/// state and dtype come back at the end and the cast cache is cleared, as torch.autocast does on exit.
+class AutocastScope {
+ public:
+  AutocastScope(Precision precision, const torch::Device& device);
+  ~AutocastScope();
+  AutocastScope(const AutocastScope&) = delete;
+  AutocastScope& operator=(const AutocastScope&) = delete;
+
+ private:
+  bool active_ = false;
+  bool cuda_ = false;
+  bool was_enabled_ = false;
+  at::ScalarType previous_dtype_ = at::kBFloat16;
+};
+
+}  // namespace autotimm
