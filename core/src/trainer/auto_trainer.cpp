@@ -17,14 +17,6 @@ namespace autotimm {
 
 namespace {
 
-Batch to_device(const Batch& batch, const torch::Device& device) {
-  if (device.is_cpu()) return batch;
-  Batch moved = batch;
-  moved.images = batch.images.to(device);
-  moved.targets = batch.targets.to(device);
-  return moved;
-}
-
 std::string describe_step(const TrainingState& state) {
   return "epoch " + std::to_string(state.epoch) + ", batch " + std::to_string(state.batch_idx) + " (global step " +
          std::to_string(state.global_step) + ")";

@@ -6,6 +6,8 @@ target_sources(autotimm PRIVATE
   ${CMAKE_CURRENT_LIST_DIR}/auto_trainer_options.cpp
   ${CMAKE_CURRENT_LIST_DIR}/trainer_run.cpp
   ${CMAKE_CURRENT_LIST_DIR}/precision.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/lr_find.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/../tuner/lr_finder.cpp
   ${CMAKE_CURRENT_LIST_DIR}/checkpoint.cpp
   ${CMAKE_CURRENT_LIST_DIR}/run_config.cpp
   ${CMAKE_CURRENT_LIST_DIR}/../callbacks/model_checkpoint.cpp

@@ -73,6 +73,14 @@ std::int64_t int_at(const boost::json::object& meta, const char* key, const fs::
 
 }  // namespace
 
+Batch to_device(const Batch& batch, const torch::Device& device) {
+  if (device.is_cpu()) return batch;
+  Batch moved = batch;
+  moved.images = batch.images.to(device);
+  moved.targets = batch.targets.to(device);
+  return moved;
+}
+
 void AutoTrainer::Run::prepare(Task& the_task, const std::string& stage) {
   configure_runtime();
   task = &the_task;
@@ -87,7 +95,7 @@ void AutoTrainer::Run::prepare(Task& the_task, const std::string& stage) {
                       "' asked for, but this libtorch sees no CUDA device; use accelerator cpu or auto");
   }
   device = options.accelerator != "cpu" && cuda_available ? torch::Device(torch::kCUDA, 0) : torch::Device(torch::kCPU);
-  if (stage == "predict") return;  // predictions leave no run folder, logs or checkpoints
+  if (stage == "predict" || stage == "tune") return;  // these leave no run folder, logs or checkpoints
 
   if (loggers.empty() && !is_dev_run()) make_loggers();
   if (run_dir.empty() && !is_dev_run()) {

@@ -14,6 +14,9 @@
 
 namespace autotimm {
 
+/// The batch's tensors on `device` (the batch itself on the CPU).
+Batch to_device(const Batch& batch, const torch::Device& device);
+
 struct AutoTrainer::Run final : public TrainerHandle {
   explicit Run(AutoTrainerOptions opts) : options(std::move(opts)) {}
 

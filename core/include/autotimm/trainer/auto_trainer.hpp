@@ -30,6 +30,7 @@
 #include "autotimm/export.hpp"
 #include "autotimm/logger.hpp"
 #include "autotimm/tasks/task.hpp"
+#include "autotimm/tuner/lr_finder.hpp"
 
 namespace autotimm {
 
@@ -112,6 +113,9 @@ class AUTOTIMM_API AutoTrainer {
   std::map<std::string, double> test(Task& task, DataModule& data, const std::string& ckpt_path = "best");
   /// The task's predict_step over every batch of `loader`, concatenated per output name.
   std::map<std::string, torch::Tensor> predict(Task& task, const DataLoader& loader, const std::string& ckpt_path = "");
+  /// The learning-rate range test on the training data (autotimm/tuner/lr_finder.hpp), on this trainer's device and
+  /// precision. Weights and buffers are restored afterwards; skipped (an empty result) under fast_dev_run.
+  LrFinderResult lr_find(Task& task, DataModule& data, const LrFinderOptions& options = {});
 
   /// The run folder (logs, checkpoints); empty before fit/validate/test.
   const std::filesystem::path& log_dir() const noexcept;
