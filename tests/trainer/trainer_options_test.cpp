@@ -127,6 +127,39 @@ TEST(AutoTrainerOptionsInUse, Bf16MixedTrainsUnderAutocastWithFp32Weights) {
   EXPECT_FALSE(at::autocast::is_cpu_enabled()) << "autocast is off again outside the steps";
 }
 
+TEST(AutoTrainerOptionsInUse, ChannelsLastTrainsAndWritesPlainCheckpoints) {
+  TempDir root;
+  ImageClassifier model(tiny_classifier_options());
+  ImageDataModule data(color_data_options());
+  auto config = Config::parse(R"({"channels_last": true})");
+  auto o = AutoTrainerOptions::from(config);
+  config.expect_all_used();
+  ASSERT_TRUE(o.channels_last);
+  o.max_epochs = 3;
+  o.default_root_dir = root.path();
+  o.enable_progress_bar = false;
+  o.enable_model_summary = false;
+  AutoTrainer trainer(o);
+  trainer.fit(model, data);
+  int convolutions = 0;
+  for (const auto& p : model.parameters()) {
+    if (p.dim() != 4) continue;
+    ++convolutions;
+    EXPECT_TRUE(p.is_contiguous(at::MemoryFormat::ChannelsLast));
+  }
+  EXPECT_GT(convolutions, 0);
+  EXPECT_GE(trainer.test(model, data, "last").at("test/accuracy"), 0.99);
+  // The checkpoint holds the same values in the plain layout: a model loaded from it matches.
+  const auto reloaded = ImageClassifier::load_from_checkpoint(trainer.last_model_path());
+  const auto trained = model.parameters();
+  const auto loaded = reloaded->parameters();
+  ASSERT_EQ(trained.size(), loaded.size());
+  for (std::size_t i = 0; i < trained.size(); ++i) {
+    EXPECT_TRUE(loaded[i].is_contiguous()) << i;
+    ASSERT_TRUE(torch::equal(trained[i].contiguous(), loaded[i])) << "parameter " << i;
+  }
+}
+
 /// A logger with no folder of its own that names its run, as an MLflow server's logger does.
 class NamedRunLogger : public Logger {
  public:

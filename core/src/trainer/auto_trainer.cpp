@@ -156,7 +156,7 @@ std::map<std::string, double> evaluate(AutoTrainer::Run& run, Task& task, const 
     state.batch_idx = i;
     const auto out = [&] {
       AutocastScope autocast(run.precision, run.device);
-      return task.evaluation_step(to_device(*batch, run.device), stage);
+      return task.evaluation_step(run.on_device(*batch), stage);
     }();
     average.add(out, batch->size());
     run.each_callback([&](Callback& c) { is_test ? c.on_test_batch_end(state) : c.on_validation_batch_end(state); });
@@ -182,7 +182,7 @@ void AutoTrainer::fit(Task& task, DataModule& data, const std::filesystem::path&
   const auto& o = run.options;
   data.setup();
   task.attach_data(data);
-  task.to(run.device);
+  run.place(task);
   const DataLoader train_loader = data.train_loader();
   const std::optional<DataLoader> val_loader = data.validation_loader();
 
@@ -272,7 +272,7 @@ void AutoTrainer::fit(Task& task, DataModule& data, const std::filesystem::path&
         state.batch_idx = batch_idx;
         const StepOutput out = [&] {
           AutocastScope autocast(run.precision, run.device);
-          return task.training_step(to_device(*batch, run.device),
+          return task.training_step(run.on_device(*batch),
                                     {.epoch = epoch, .batch_idx = batch_idx, .global_step = state.global_step});
         }();
         const double loss_value = out.loss.detach().item<double>();
@@ -355,7 +355,7 @@ std::map<std::string, double> AutoTrainer::validate(Task& task, DataModule& data
   data.setup();
   task.attach_data(data);
   run.load_weights(task, ckpt_path);
-  task.to(run.device);
+  run.place(task);
   const auto loader = data.validation_loader();
   if (!loader) throw ConfigError("AutoTrainer::validate: the data has no validation set");
   const std::int64_t dev = run.options.fast_dev_run;
@@ -380,7 +380,7 @@ std::map<std::string, double> AutoTrainer::test(Task& task, DataModule& data, co
     source.clear();
   }
   run.load_weights(task, source);
-  task.to(run.device);
+  run.place(task);
   auto loader = data.test_loader();
   if (!loader) throw ConfigError("AutoTrainer::test: the data has no test set");
   const std::int64_t dev = run.options.fast_dev_run;
@@ -398,7 +398,7 @@ std::map<std::string, torch::Tensor> AutoTrainer::predict(Task& task, const Data
   Run& run = *run_;
   run.prepare(task, "predict");
   run.load_weights(task, ckpt_path);
-  task.to(run.device);
+  run.place(task);
   const bool was_training = task.is_training();
   task.eval();
   std::map<std::string, std::vector<torch::Tensor>> parts;
@@ -406,7 +406,7 @@ std::map<std::string, torch::Tensor> AutoTrainer::predict(Task& task, const Data
   while (auto batch = pass.next()) {
     torch::NoGradGuard no_grad;
     AutocastScope autocast(run.precision, run.device);
-    for (auto& [name, value] : task.predict_step(to_device(*batch, run.device))) {
+    for (auto& [name, value] : task.predict_step(run.on_device(*batch))) {
       // Outputs leave in fp32 whatever the precision the steps ran in.
       parts[name].push_back(value.is_floating_point() ? value.to(torch::kFloat32).cpu() : value.cpu());
     }

@@ -73,6 +73,7 @@ AutoTrainerOptions AutoTrainerOptions::from(const Config& config) {
     o.seed = static_cast<std::uint64_t>(*seed);
   }
   read_arg(config, "deterministic", o.deterministic);
+  read_arg(config, "channels_last", o.channels_last);
   read_arg(config, "logger", o.logger);
   read_arg(config, "enable_progress_bar", o.enable_progress_bar);
   read_arg(config, "enable_checkpointing", o.enable_checkpointing);
@@ -146,6 +147,7 @@ boost::json::object AutoTrainerOptions::to_json() const {
                            {"fast_dev_run", fast_dev_run},
                            {"num_sanity_val_steps", num_sanity_val_steps},
                            {"deterministic", deterministic},
+                           {"channels_last", channels_last},
                            {"log_every_n_steps", log_every_n_steps}};
   json["seed"] = seed ? boost::json::value(*seed) : boost::json::value(nullptr);
   return json;

@@ -38,7 +38,7 @@ LrFinderResult AutoTrainer::lr_find(Task& task, DataModule& data, const LrFinder
   run.prepare(task, "tune");
   data.setup();
   task.attach_data(data);
-  task.to(run.device);
+  run.place(task);
 
   // Everything the steps change, to put back at the end.
   std::vector<std::pair<torch::Tensor, torch::Tensor>> saved;
@@ -71,7 +71,7 @@ LrFinderResult AutoTrainer::lr_find(Task& task, DataModule& data, const LrFinder
     setup.optimizer->zero_grad();
     const StepOutput out = [&] {
       AutocastScope autocast(run.precision, run.device);
-      return task.training_step(to_device(*batch, run.device),
+      return task.training_step(run.on_device(*batch),
                                 {.epoch = static_cast<std::int64_t>(epoch), .batch_idx = i, .global_step = i});
     }();
     const double loss = out.loss.detach().item<double>();

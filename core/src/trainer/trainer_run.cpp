@@ -73,12 +73,26 @@ std::int64_t int_at(const boost::json::object& meta, const char* key, const fs::
 
 }  // namespace
 
-Batch to_device(const Batch& batch, const torch::Device& device) {
-  if (device.is_cpu()) return batch;
+Batch AutoTrainer::Run::on_device(const Batch& batch) const {
+  if (device.is_cpu() && !options.channels_last) return batch;
   Batch moved = batch;
   moved.images = batch.images.to(device);
+  if (options.channels_last && moved.images.dim() == 4) {
+    moved.images = moved.images.contiguous(at::MemoryFormat::ChannelsLast);
+  }
   moved.targets = batch.targets.to(device);
   return moved;
+}
+
+void AutoTrainer::Run::place(Task& the_task) const {
+  the_task.to(device);
+  if (!options.channels_last) return;
+  // Convolution weights in NHWC too, so oneDNN converts nothing inside the steps. set_data keeps the parameters
+  // the optimizer holds; checkpoints still store plain contiguous tensors.
+  torch::NoGradGuard no_grad;
+  for (auto& p : the_task.parameters()) {
+    if (p.dim() == 4) p.set_data(p.contiguous(at::MemoryFormat::ChannelsLast));
+  }
 }
 
 void AutoTrainer::Run::prepare(Task& the_task, const std::string& stage) {

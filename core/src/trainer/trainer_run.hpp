@@ -14,9 +14,6 @@
 
 namespace autotimm {
 
-/// The batch's tensors on `device` (the batch itself on the CPU).
-Batch to_device(const Batch& batch, const torch::Device& device);
-
 struct AutoTrainer::Run final : public TrainerHandle {
   explicit Run(AutoTrainerOptions opts) : options(std::move(opts)) {}
 
@@ -48,6 +45,10 @@ struct AutoTrainer::Run final : public TrainerHandle {
 
   /// Runtime, seed, device and precision checks; the run folder, loggers and callbacks (once per trainer).
   void prepare(Task& task, const std::string& stage);
+  /// The task on the trainer's device, convolution weights channels-last when asked.
+  void place(Task& task) const;
+  /// The batch's tensors on the trainer's device and in its memory layout (the batch itself when nothing changes).
+  Batch on_device(const Batch& batch) const;
   /// The trainer's loggers and the ones its config names (save_dir defaulting to default_root_dir), or the default
   /// CSV logger at <default_root_dir>/logs/version_<n>.
   void make_loggers();
