@@ -3,7 +3,6 @@
 //
 //   build/bin/bench_backbone --model resnet50 --batch 16 --size 224 [--channels-last] [--runs 5] [--warmup 2]
 //                            [--mode eval|train|both] [--threads N] [--bf16-autocast]
-#include <ATen/autocast_mode.h>
 #include <torch/torch.h>
 
 #include <algorithm>
@@ -14,6 +13,7 @@
 
 #include "autotimm/backbones.hpp"
 #include "autotimm/runtime.hpp"
+#include "autotimm/trainer/precision.hpp"
 
 namespace {
 
@@ -29,21 +29,6 @@ struct Args {
   bool bf16_autocast = false;  ///< the forward (and loss) under CPU autocast to bfloat16, as precision bf16-mixed
 };
 
-/// CPU autocast to bfloat16 while it lives, its cast cache cleared at the end (as torch.autocast does on exit).
-struct Bf16Autocast {
-  explicit Bf16Autocast(bool on) : on_(on) {
-    if (!on_) return;
-    at::autocast::set_autocast_cpu_dtype(at::kBFloat16);
-    at::autocast::set_cpu_enabled(true);
-    at::autocast::increment_nesting();
-  }
-  ~Bf16Autocast() {
-    if (!on_) return;
-    if (at::autocast::decrement_nesting() == 0) at::autocast::clear_cache();
-    at::autocast::set_cpu_enabled(false);
-  }
-  bool on_;
-};
 
 Args parse(int argc, char** argv) {
   Args args;
@@ -103,6 +88,7 @@ int main(int argc, char** argv) {
       if (p.dim() == 4) p.set_data(p.contiguous(at::MemoryFormat::ChannelsLast));
     }
   }
+  const auto precision = args.bf16_autocast ? autotimm::Precision::bf16_mixed : autotimm::Precision::fp32;
   const auto images = torch::randn({args.batch, 3, args.size, args.size}).contiguous(format);
   const auto targets = torch::randint(0, 1000, {args.batch}, torch::kLong);
 
@@ -114,7 +100,7 @@ int main(int argc, char** argv) {
     net->eval();
     const double rate = median_images_per_second(args, [&] {
       torch::InferenceMode inference;
-      Bf16Autocast autocast(args.bf16_autocast);
+      autotimm::AutocastScope autocast(precision, torch::kCPU);
       auto logits = net->forward(images);
       (void)logits.sum().item<float>();
     });
@@ -127,7 +113,7 @@ int main(int argc, char** argv) {
       optimizer.zero_grad();
       torch::Tensor loss;
       {
-        Bf16Autocast autocast(args.bf16_autocast);
+        autotimm::AutocastScope autocast(precision, torch::kCPU);
         loss = torch::nn::functional::cross_entropy(net->forward(images), targets);
       }
       loss.backward();

@@ -10,7 +10,7 @@
 #include "autotimm/names.hpp"
 #include "autotimm/runtime.hpp"
 #include "../callbacks/monitor.hpp"
-#include "precision.hpp"
+#include "autotimm/trainer/precision.hpp"
 #include "trainer_run.hpp"
 
 namespace autotimm {

@@ -8,7 +8,7 @@
 
 #include "autotimm/error.hpp"
 #include "autotimm/trainer/auto_trainer.hpp"
-#include "precision.hpp"
+#include "autotimm/trainer/precision.hpp"
 #include "trainer_run.hpp"
 
 namespace autotimm {

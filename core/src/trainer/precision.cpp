@@ -1,4 +1,4 @@
-#include "precision.hpp"
+#include "autotimm/trainer/precision.hpp"
 
 #include <ATen/autocast_mode.h>
 

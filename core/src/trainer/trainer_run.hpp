@@ -10,7 +10,7 @@
 #include "autotimm/trainer/auto_trainer.hpp"
 #include "autotimm/trainer/callbacks.hpp"
 #include "autotimm/trainer/checkpoint.hpp"
-#include "precision.hpp"
+#include "autotimm/trainer/precision.hpp"
 
 namespace autotimm {
 

@@ -128,13 +128,12 @@ void WandbLogger::push_row(Row row, std::int64_t step, const char* what) {
     return;
   }
   row.emplace_back("trainer/global_step", std::to_string(step));
-  row.emplace_back("_step", std::to_string(history_base_ + rows_));
+  row.emplace_back("_step", std::to_string(history_base_ + static_cast<std::int64_t>(counts_.history_lines)));
   row.emplace_back("_runtime", number_json(runtime));
   row.emplace_back("_timestamp", number_json(timestamp));
   std::string line = object_json(row);
   for (auto& [key, value] : row) summary_[key] = std::move(value);
   ++summary_version_;
-  ++rows_;
   ++counts_.history_lines;
   folder_->append({{"history", line}});
   if (api_) {
@@ -309,7 +308,7 @@ bool WandbLogger::exchange(bool final, std::optional<int> exitcode) {
       if (!run_) {
         attributes_.entity = record.entity;
         counts_.run_created = true;
-        if (record.history_line_count > 0 && rows_ == 0) {
+        if (record.history_line_count > 0 && counts_.history_lines == 0) {
           history_base_ = record.history_line_count;
           folder_->append({{"history_base", history_base_}});
           spdlog::info("wandb: resuming run {} after its {} history lines", record.run_id, history_base_);

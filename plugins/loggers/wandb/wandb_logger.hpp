@@ -99,7 +99,6 @@ class WandbLogger : public Logger {
   std::uint64_t config_version_ = 0;   // bumped per log_hyperparams
   std::uint64_t config_sent_ = 0;      // the version the server has
   std::int64_t history_base_ = 0;      // a resumed run's first line number
-  std::int64_t rows_ = 0;              // rows logged (this session)
   std::deque<std::string> pending_;    // lines not yet acknowledged; the first is line history_base_ + sent_
   std::int64_t sent_ = 0;
   std::map<std::string, std::string> summary_;  // key → JSON text of the last value

@@ -1,5 +1,6 @@
 #pragma once
-// The trainer's precision setting: which names it takes, and the autocast scope its steps run in.
+// The trainer's precision setting: which names it takes, and the autocast scope its steps run in (also what a
+// benchmark or an application loop uses to run a step as the trainer would).
 //
 //   const Precision precision = parse_precision(options.precision, device);
 //   { AutocastScope autocast(precision, device); auto out = task.training_step(batch, info); }
@@ -7,6 +8,8 @@
 #include <string>
 
 #include <torch/torch.h>
+
+#include "autotimm/export.hpp"
 
 namespace autotimm {
 
@@ -17,11 +20,11 @@ enum class Precision {
 
 /// The setting named `text`. ConfigError listing what this build supports for anything else, with the reason for the
 /// names Lightning knows that this build does not run (16-mixed needs CUDA loss scaling, bf16-true, 64).
-Precision parse_precision(const std::string& text);
+AUTOTIMM_API Precision parse_precision(const std::string& text);
 
 /// Autocast on `device` to the precision's lower dtype while it lives (nothing for fp32); the previous autocast
 /// state and dtype come back at the end and the cast cache is cleared, as torch.autocast does on exit.
-class AutocastScope {
+class AUTOTIMM_API AutocastScope {
  public:
   AutocastScope(Precision precision, const torch::Device& device);
   ~AutocastScope();
