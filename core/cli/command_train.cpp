@@ -71,6 +71,7 @@ int run_fit(const std::vector<std::string>& args) {
   trainer.fit(*model, *data, ckpt);
   std::map<std::string, double> test_metrics;
   if (line.flag("--test")) test_metrics = trainer.test(*model, *data, "best");
+  if (!trainer.state().is_global_zero) return kExitOk;  // one report per run, from rank 0
   if (line.flag("--json")) {
     boost::json::object out{{"log_dir", trainer.log_dir().string()},
                             {"best_model_path", trainer.best_model_path().string()},
@@ -104,7 +105,8 @@ int run_evaluation(const std::vector<std::string>& args, bool test) {
   auto data = run.make_data();
   AutoTrainer trainer(run.trainer_options());
   run.expect_all_used();
-  print_metrics(test ? trainer.test(*model, *data, "") : trainer.validate(*model, *data), line.flag("--json"));
+  const auto metrics = test ? trainer.test(*model, *data, "") : trainer.validate(*model, *data);
+  if (trainer.state().is_global_zero) print_metrics(metrics, line.flag("--json"));
   return kExitOk;
 }
 

@@ -21,5 +21,6 @@ int run_predict(const std::vector<std::string>& args);
 int run_data(const std::vector<std::string>& args);
 int run_logger(const std::vector<std::string>& args);
 int run_wandb(const std::vector<std::string>& args);
+int run_launch(const std::vector<std::string>& args);
 
 }  // namespace autotimm::cli

@@ -127,6 +127,16 @@ const std::map<std::string, Command>& commands() {
         "  The key is WANDB_API_KEY (or ~/.netrc); the server WANDB_BASE_URL (default https://api.wandb.ai);\n"
         "  --project and --entity replace the ones the run recorded.",
         &run_wandb}},
+      {"launch",
+       {"run a command as the processes of a distributed (DDP) run",
+        "autotimm launch [--nproc-per-node N] [--nnodes M --node-rank R --master-addr A --master-port P] -- COMMAND...\n"
+        "  Starts N copies of COMMAND on this host with RANK, LOCAL_RANK, WORLD_SIZE, MASTER_ADDR and MASTER_PORT set\n"
+        "  (as torchrun does), each with its share of the cores (OMP_NUM_THREADS), and waits for them. When one fails,\n"
+        "  the others are stopped and its exit code is returned. COMMAND may be an autotimm command (fit, validate,\n"
+        "  test), e.g.  autotimm launch --nproc-per-node 2 -- fit --config run.json\n"
+        "  Several hosts: run it on each with the same --nnodes, --master-addr (node 0) and --master-port, and\n"
+        "  --node-rank 0..M-1.",
+        &run_launch}},
       {"version",
        {"show the version, plugin ABI, libtorch and compiler",
         "autotimm version [--json]",
@@ -144,9 +154,11 @@ void print_help(std::ostream& out) {
   out << "\nexit codes: 0 success, 1 runtime failure, 2 bad usage or bad input\n";
 }
 
-// A bad file, option or name is the user's input (2); a plugin or hub failing at run time is a failure (1).
+// A bad file, option or name is the user's input (2); a plugin, the hub or a training run (a diverging loss, a
+// distributed peer lost) failing at run time is a failure (1).
 int exit_code_for(const autotimm::Error& error) {
-  if (dynamic_cast<const autotimm::PluginError*>(&error) || dynamic_cast<const autotimm::HubError*>(&error)) {
+  if (dynamic_cast<const autotimm::PluginError*>(&error) || dynamic_cast<const autotimm::HubError*>(&error) ||
+      dynamic_cast<const autotimm::TrainingError*>(&error)) {
     return kExitFailure;
   }
   return kExitBadInput;

@@ -354,8 +354,9 @@ TEST(AutoTrainerOptions, RefusesWhatItCannotDo) {
             "AutoTrainer: unknown precision '8'; supported: 32 (32-true), bf16-mixed (bf16)");
   EXPECT_NE(error_text([] { AutoTrainer({.precision = "16-mixed"}); }).find("is not in this build"), std::string::npos);
   EXPECT_NE(error_text([] { AutoTrainer({.precision = "bf16-true"}); }).find("supported: 32"), std::string::npos);
-  EXPECT_EQ(error_text([] { AutoTrainer({.devices = 2}); }),
-            "AutoTrainer: 'devices' = 2 needs distributed training, which this build does not have; use devices = 1");
+  EXPECT_EQ(error_text([] { AutoTrainer({.devices = 0}); }), "AutoTrainer: 'devices' must be >= 1, got 0");
+  EXPECT_EQ(error_text([] { AutoTrainer({.strategy = "fsdp"}); }),
+            "AutoTrainer: 'strategy' must be auto or ddp, got 'fsdp'");
   EXPECT_EQ(error_text([] { AutoTrainer({.max_epochs = 0}); }), "AutoTrainer: 'max_epochs' must be >= 1, got 0");
   auto config = Config::parse(R"({"max_epoch": 3})", "run.json");
   AutoTrainerOptions::from(config);

@@ -82,8 +82,9 @@ void ModelCheckpoint::on_train_epoch_end(TrainingState& state) {
 }
 
 void ModelCheckpoint::save(TrainingState& state, bool rank) {
-  if (!state.is_global_zero) return;
-  fs::create_directories(dir_);
+  // Every rank keeps the same books (best paths for test("best")); only rank 0 touches files.
+  const bool writer = state.is_global_zero;
+  if (writer) fs::create_directories(dir_);
   fs::path written;
   if (rank && options_.save_top_k != 0 && !options_.monitor.empty()) {
     const auto it = state.metrics.find(options_.monitor);
@@ -104,7 +105,7 @@ void ModelCheckpoint::save(TrainingState& state, bool rank) {
       const bool keep_all = options_.save_top_k == -1;
       if (keep_all || static_cast<int>(best_k_.size()) < options_.save_top_k || better(value, best_k_.at(*worst))) {
         const fs::path path = dir_ / checkpoint_file_name(options_.filename_prefix, state.epoch, options_.monitor, value);
-        state.trainer->save_checkpoint(path);
+        if (writer) state.trainer->save_checkpoint(path);
         written = path;
         best_k_[path] = value;
         if (!keep_all && static_cast<int>(best_k_.size()) > options_.save_top_k) {
@@ -114,7 +115,7 @@ void ModelCheckpoint::save(TrainingState& state, bool rank) {
           }
           best_k_.erase(drop);
           std::error_code ec;
-          if (drop != path) fs::remove(drop, ec);
+          if (writer && drop != path) fs::remove(drop, ec);
         }
         best_path_.clear();
         for (const auto& [candidate, score] : best_k_) {
@@ -125,7 +126,7 @@ void ModelCheckpoint::save(TrainingState& state, bool rank) {
   }
   if (options_.save_last) {
     const fs::path last = dir_ / "last.ckpt";
-    if (written.empty() || !link_atomically(written, last)) state.trainer->save_checkpoint(last);
+    if (writer && (written.empty() || !link_atomically(written, last))) state.trainer->save_checkpoint(last);
     last_path_ = last;
   }
 }

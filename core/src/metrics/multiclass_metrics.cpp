@@ -157,6 +157,11 @@ void MulticlassMetrics::merge(const ClassificationMetric& other_metric) {
 
 std::vector<torch::Tensor> MulticlassMetrics::state_tensors() const { return {confusion_, top_k_hits_}; }
 
+void MulticlassMetrics::sync(Collective& ranks) {
+  auto state = state_tensors();  // aliases: reduced in place
+  ranks.all_reduce_sum(state);
+}
+
 std::int64_t MulticlassMetrics::num_samples() const { return confusion_.sum().item<std::int64_t>(); }
 
 double MulticlassMetrics::accuracy(Average average) const { return top_k_accuracy(1, average); }

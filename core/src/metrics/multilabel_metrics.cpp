@@ -167,6 +167,17 @@ void MultilabelMetrics::merge(const ClassificationMetric& other_metric) {
 
 std::vector<torch::Tensor> MultilabelMetrics::state_tensors() const { return {counts_}; }
 
+void MultilabelMetrics::sync(Collective& ranks) {
+  std::vector<torch::Tensor> state{counts_, torch::full({1}, samples_, torch::kInt64)};
+  ranks.all_reduce_sum(state);
+  samples_ = state[1].item<std::int64_t>();
+  if (!options_.average_precision) return;
+  auto scores_all = ranks.all_gather_rows(scores());
+  auto targets_all = ranks.all_gather_rows(targets());
+  score_chunks_ = {scores_all};
+  target_chunks_ = {targets_all};
+}
+
 torch::Tensor MultilabelMetrics::scores() const {
   if (score_chunks_.empty()) return torch::zeros({0, options_.num_labels}, torch::kFloat32);
   return torch::cat(score_chunks_);

@@ -191,6 +191,8 @@ std::map<std::string, double> ImageClassifier::compute_metrics(std::string_view 
 
 void ImageClassifier::reset_metrics(std::string_view stage) { metrics(stage).reset(); }
 
+void ImageClassifier::sync_metrics(std::string_view stage, Collective& ranks) { metrics(stage).sync(ranks); }
+
 ClassifierPrediction ImageClassifier::predict(const torch::Tensor& images) {
   const bool was_training = is_training();
   eval();

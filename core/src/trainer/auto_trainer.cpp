@@ -33,6 +33,19 @@ struct LossAverage {
     for (const auto& [name, value] : out.terms) terms[name] += value.detach().item<double>() * n;
     samples += n;
   }
+  /// The sums over every rank (each rank has the same term names).
+  void reduce(Collective& ranks) {
+    if (ranks.world_size() == 1) return;
+    std::vector<double> values{loss, samples};
+    for (const auto& [name, value] : terms) values.push_back(value);
+    std::vector<torch::Tensor> sums{torch::tensor(values, torch::kFloat64)};
+    ranks.all_reduce_sum(sums);
+    const auto reduced = sums[0].accessor<double, 1>();
+    loss = reduced[0];
+    samples = reduced[1];
+    std::int64_t i = 2;
+    for (auto& [name, value] : terms) value = reduced[i++];
+  }
   std::map<std::string, double> means(const std::string& stage, const std::string& loss_name) const {
     std::map<std::string, double> out;
     if (samples == 0.0) return out;
@@ -103,10 +116,10 @@ AutoTrainer::AutoTrainer(AutoTrainerOptions options) : run_(std::make_unique<Run
   if (o.accelerator != "auto" && o.accelerator != "cpu" && o.accelerator != "cuda" && o.accelerator != "gpu") {
     fail("'accelerator' must be auto, cpu or cuda, got '" + o.accelerator + "'");
   }
-  if (o.devices != 1) {
-    fail("'devices' = " + std::to_string(o.devices) + " needs distributed training, which this build does not have; "
-         "use devices = 1");
-  }
+  if (o.strategy != "auto" && o.strategy != "ddp") fail("'strategy' must be auto or ddp, got '" + o.strategy + "'");
+  if (o.devices < 1) fail("'devices' must be >= 1, got " + std::to_string(o.devices));
+  if (o.num_nodes < 1) fail("'num_nodes' must be >= 1, got " + std::to_string(o.num_nodes));
+  if (!(o.distributed_timeout_s > 0.0)) fail("'distributed_timeout_s' must be > 0");
 }
 
 AutoTrainer::~AutoTrainer() {
@@ -165,6 +178,8 @@ std::map<std::string, double> evaluate(AutoTrainer::Run& run, Task& task, const 
     spdlog::warn("{}: skipped {} file(s) that could not be decoded, e.g. {}: {}", stage, skipped.size(),
                  skipped.front().what, skipped.front().reason);
   }
+  task.sync_metrics(stage, run.ranks());
+  average.reduce(run.ranks());
   auto metrics = task.compute_metrics(stage);
   for (auto& [name, value] : average.means(stage, "loss")) metrics[name] = value;
   state.batch_idx = saved_batch;
@@ -181,6 +196,7 @@ void AutoTrainer::fit(Task& task, DataModule& data, const std::filesystem::path&
   auto& state = run.state;
   const auto& o = run.options;
   data.setup();
+  run.shard(data);
   task.attach_data(data);
   run.place(task);
   const DataLoader train_loader = data.train_loader();
@@ -232,9 +248,11 @@ void AutoTrainer::fit(Task& task, DataModule& data, const std::filesystem::path&
                  skip_batches, state.global_step);
   }
   run.log_hyperparams(task, &data);
+  run.start_ddp(task);
 
   const auto parameters = task.parameters();
   auto finish = [&](RunStatus status) {
+    run.reducer.reset();
     run.setup = nullptr;
     run.task = nullptr;
     run.finish_loggers(status);
@@ -252,6 +270,7 @@ void AutoTrainer::fit(Task& task, DataModule& data, const std::filesystem::path&
       run.log_metrics(metrics, state.global_step);
       if (epoch_complete) step_scheduler(run, "epoch");
       run.each_callback([&](Callback& c) { c.on_validation_end(state); });
+      state.should_stop = run.any_rank(state.should_stop);
     };
 
     for (std::int64_t epoch = start_epoch; epoch < max_epochs; ++epoch) {
@@ -270,6 +289,14 @@ void AutoTrainer::fit(Task& task, DataModule& data, const std::filesystem::path&
         if (!batch) break;
         if (batch_idx < skip_batches) continue;  // trained before the checkpoint; same order, same samples
         state.batch_idx = batch_idx;
+        const bool boundary = (batch_idx + 1) % accumulate == 0 || batch_idx + 1 == train_batches;
+        // Under ddp only the step that ends an accumulation averages gradients, with rank 0's buffers (BatchNorm
+        // statistics), as DistributedDataParallel does.
+        const bool sync = run.reducer && boundary;
+        if (sync) {
+          run.reducer->arm();
+          run.group->broadcast(run.buffers);
+        }
         const StepOutput out = [&] {
           AutocastScope autocast(run.precision, run.device);
           return task.training_step(run.on_device(*batch),
@@ -284,9 +311,9 @@ void AutoTrainer::fit(Task& task, DataModule& data, const std::filesystem::path&
                               "; lower the learning rate, clip gradients (gradient_clip_val) or check the data");
         }
         (accumulate > 1 ? out.loss / static_cast<double>(accumulate) : out.loss).backward();
+        if (sync) run.reducer->finish();
         epoch_loss.add(out, batch->size());
         state.metrics["train/loss"] = loss_value;
-        const bool boundary = (batch_idx + 1) % accumulate == 0 || batch_idx + 1 == train_batches;
         if (boundary) {
           if (o.gradient_clip_val > 0.0) {
             if (o.gradient_clip_algorithm == "norm") {
@@ -308,6 +335,7 @@ void AutoTrainer::fit(Task& task, DataModule& data, const std::filesystem::path&
         }
         run.batches_done = batch_idx + 1;
         run.each_callback([&](Callback& c) { c.on_train_batch_end(state); });
+        state.should_stop = run.any_rank(state.should_stop);  // every rank stops at the same batch
         if (validate_this_epoch && (batch_idx + 1) % val_every == 0 && batch_idx + 1 < train_batches &&
             !state.should_stop) {
           validate_now(false);
@@ -320,6 +348,8 @@ void AutoTrainer::fit(Task& task, DataModule& data, const std::filesystem::path&
                      skipped.size(), skipped.front().what, skipped.front().reason);
       }
       const bool epoch_complete = run.batches_done >= train_batches;
+      task.sync_metrics("train", run.ranks());
+      epoch_loss.reduce(run.ranks());
       auto train_metrics = task.compute_metrics("train");
       for (auto& [name, value] : epoch_loss.means("train", "loss_epoch")) train_metrics[name] = value;
       if (!train_metrics.empty()) {
@@ -332,6 +362,7 @@ void AutoTrainer::fit(Task& task, DataModule& data, const std::filesystem::path&
         step_scheduler(run, "epoch");
       }
       run.each_callback([&](Callback& c) { c.on_train_epoch_end(state); });
+      state.should_stop = run.any_rank(state.should_stop);
       for (auto& logger : run.loggers) logger->save();
       if (state.should_stop) {
         if (epoch + 1 >= o.min_epochs) break;
@@ -339,6 +370,8 @@ void AutoTrainer::fit(Task& task, DataModule& data, const std::filesystem::path&
       }
     }
     run.each_callback([&](Callback& c) { c.on_fit_end(state); });
+    // The other ranks go on (test "best") only once rank 0 has written the checkpoints.
+    if (run.group) run.group->barrier("the end of fit");
   } catch (const std::exception& e) {
     const std::string what = e.what();
     run.each_callback([&](Callback& c) { c.on_exception(state, what); });
@@ -353,6 +386,7 @@ std::map<std::string, double> AutoTrainer::validate(Task& task, DataModule& data
   Run& run = *run_;
   run.prepare(task, "validate");
   data.setup();
+  run.shard(data);
   task.attach_data(data);
   run.load_weights(task, ckpt_path);
   run.place(task);
@@ -372,6 +406,7 @@ std::map<std::string, double> AutoTrainer::test(Task& task, DataModule& data, co
   Run& run = *run_;
   run.prepare(task, "test");
   data.setup();
+  run.shard(data);
   task.attach_data(data);
   // "best" before any fit (or with checkpointing off) means the task as it is, as Lightning does with a warning.
   std::string source = ckpt_path;

@@ -43,7 +43,11 @@ AutoTrainerOptions AutoTrainerOptions::from(const Config& config) {
   read_arg(config, "max_epochs", o.max_epochs);
   read_arg(config, "min_epochs", o.min_epochs);
   read_arg(config, "accelerator", o.accelerator);
+  read_arg(config, "strategy", o.strategy);
   read_arg(config, "devices", o.devices);
+  read_arg(config, "num_nodes", o.num_nodes);
+  read_arg(config, "find_unused_parameters", o.find_unused_parameters);
+  read_arg(config, "distributed_timeout_s", o.distributed_timeout_s);
   if (config.contains("precision") && config.raw("precision").is_int64()) {
     o.precision = std::to_string(config.raw("precision").as_int64());  // Lightning accepts precision=32 too
   } else {
@@ -129,7 +133,11 @@ boost::json::object AutoTrainerOptions::to_json() const {
   boost::json::object json{{"max_epochs", max_epochs},
                            {"min_epochs", min_epochs},
                            {"accelerator", accelerator},
+                           {"strategy", strategy},
                            {"devices", devices},
+                           {"num_nodes", num_nodes},
+                           {"find_unused_parameters", find_unused_parameters},
+                           {"distributed_timeout_s", distributed_timeout_s},
                            {"precision", precision},
                            {"checkpoint_monitor", checkpoint_monitor},
                            {"checkpoint_mode", checkpoint_mode},

@@ -5,6 +5,7 @@
 #include <ATen/CPUGeneratorImpl.h>
 
 #include <cmath>
+#include <cstdlib>
 #include <mutex>
 
 #include <boost/json.hpp>
@@ -16,6 +17,7 @@
 #include "autotimm/runtime.hpp"
 #include "autotimm/state_dict.hpp"
 #include "autotimm/version.hpp"
+#include "../distributed/launcher.hpp"
 
 namespace autotimm {
 
@@ -95,6 +97,67 @@ void AutoTrainer::Run::place(Task& the_task) const {
   }
 }
 
+void AutoTrainer::Run::join_distributed() {
+  if (group != nullptr) return;
+  auto env = distributed::Environment::from_env();
+  const int wanted = options.devices * options.num_nodes;
+  const bool defaults = options.devices == 1 && options.num_nodes == 1;
+  if (!env) {
+    if (wanted <= 1) return;  // ddp on one device is one process
+    if (options.num_nodes > 1) {
+      throw ConfigError("AutoTrainer: num_nodes = " + std::to_string(options.num_nodes) + " needs a launcher on each "
+                        "node: run `autotimm launch --nnodes " + std::to_string(options.num_nodes) +
+                        " --node-rank <r> --nproc-per-node " + std::to_string(options.devices) +
+                        " --master-addr <node 0's address> --master-port <port> -- <command>` on every node");
+    }
+    const bool threads_chosen = std::getenv("OMP_NUM_THREADS") != nullptr;
+    distributed::spawn_local_peers(options.devices);
+    if (!threads_chosen) at::set_num_threads(std::max(1, configure_runtime().threads / options.devices));
+    env = distributed::Environment::from_env();
+  } else if (env->world_size != wanted && !defaults) {
+    throw ConfigError("AutoTrainer: the launcher started " + std::to_string(env->world_size) + " processes (WORLD_SIZE) "
+                      "but devices × num_nodes = " + std::to_string(options.devices) + " × " +
+                      std::to_string(options.num_nodes) + "; make them agree, or leave devices and num_nodes at 1 to "
+                      "take the launcher's");
+  }
+  if (env->world_size == 1) return;
+  const auto timeout = std::chrono::milliseconds(static_cast<std::int64_t>(options.distributed_timeout_s * 1000.0));
+  group = &distributed::ProcessGroup::join(*env, timeout);
+  state.is_global_zero = group->rank() == 0;
+}
+
+Collective& AutoTrainer::Run::ranks() {
+  static SingleProcess one;
+  return group != nullptr ? static_cast<Collective&>(*group) : one;
+}
+
+void AutoTrainer::Run::shard(DataModule& data) const {
+  if (group != nullptr) data.set_shard(group->rank(), group->world_size());
+}
+
+void AutoTrainer::Run::start_ddp(Task& the_task) {
+  reducer.reset();
+  buffers.clear();
+  if (group == nullptr) return;
+  std::vector<torch::Tensor> everything, trainable;
+  std::vector<std::string> names;
+  for (const auto& item : the_task.named_parameters()) {
+    everything.push_back(item.value());
+    if (item.value().requires_grad()) {
+      trainable.push_back(item.value());
+      names.push_back(item.key());
+    }
+  }
+  for (const auto& item : the_task.named_buffers()) {
+    everything.push_back(item.value());
+    buffers.push_back(item.value());
+  }
+  group->broadcast(everything);  // every rank starts from rank 0's weights
+  reducer = std::make_unique<distributed::GradientReducer>(
+      *group, std::move(trainable), std::move(names),
+      distributed::GradientReducerOptions{.find_unused_parameters = options.find_unused_parameters});
+}
+
 void AutoTrainer::Run::prepare(Task& the_task, const std::string& stage) {
   configure_runtime();
   task = &the_task;
@@ -108,14 +171,24 @@ void AutoTrainer::Run::prepare(Task& the_task, const std::string& stage) {
     throw ConfigError("AutoTrainer: accelerator '" + options.accelerator +
                       "' asked for, but this libtorch sees no CUDA device; use accelerator cpu or auto");
   }
-  device = options.accelerator != "cpu" && cuda_available ? torch::Device(torch::kCUDA, 0) : torch::Device(torch::kCPU);
-  if (stage == "predict" || stage == "tune") return;  // these leave no run folder, logs or checkpoints
+  if (stage == "predict" || stage == "tune") {  // these leave no run folder, logs or checkpoints, and run alone
+    device = options.accelerator != "cpu" && cuda_available ? torch::Device(torch::kCUDA, 0) : torch::Device(torch::kCPU);
+    return;
+  }
+  join_distributed();
+  const int local_rank = group != nullptr ? group->environment().local_rank : 0;
+  device = options.accelerator != "cpu" && cuda_available ? torch::Device(torch::kCUDA, static_cast<c10::DeviceIndex>(local_rank))
+                                                          : torch::Device(torch::kCPU);
 
-  if (loggers.empty() && !is_dev_run()) make_loggers();
+  // Only rank 0 logs and writes; every rank knows the run folder (checkpoint paths, "best").
+  if (loggers.empty() && !is_dev_run() && state.is_global_zero) make_loggers();
   if (run_dir.empty() && !is_dev_run()) {
-    run_dir = loggers.empty() ? next_version_dir(options.default_root_dir)
-                              : run_dir_of(*loggers.front(), options.default_root_dir);
-    fs::create_directories(run_dir);
+    if (state.is_global_zero) {
+      run_dir = loggers.empty() ? next_version_dir(options.default_root_dir)
+                                : run_dir_of(*loggers.front(), options.default_root_dir);
+      fs::create_directories(run_dir);
+    }
+    if (group != nullptr) run_dir = group->share(run_dir.string());
   }
   if (callbacks.empty()) {
     // Summary and progress first, checkpointing last so it sees what the other callbacks decided.

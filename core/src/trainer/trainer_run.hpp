@@ -11,6 +11,8 @@
 #include "autotimm/trainer/callbacks.hpp"
 #include "autotimm/trainer/checkpoint.hpp"
 #include "autotimm/trainer/precision.hpp"
+#include "../distributed/gradient_reducer.hpp"
+#include "../distributed/process_group.hpp"
 
 namespace autotimm {
 
@@ -27,6 +29,7 @@ struct AutoTrainer::Run final : public TrainerHandle {
   bool failed = false;                 // a loop threw: the loggers' runs end as failed
   torch::Device device = torch::kCPU;
   Precision precision = Precision::fp32;
+  distributed::ProcessGroup* group = nullptr;  // set in distributed runs (this process's group, shared by trainers)
 
   // Set while a loop runs.
   Task* task = nullptr;
@@ -34,6 +37,8 @@ struct AutoTrainer::Run final : public TrainerHandle {
   std::int64_t batches_done = 0;       // training batches of state.epoch already consumed
   std::int64_t train_batches = 0;      // per epoch
   ModelCheckpoint* model_checkpoint = nullptr;
+  std::unique_ptr<distributed::GradientReducer> reducer;  // fit under ddp
+  std::vector<torch::Tensor> buffers;                     // synced from rank 0 before each synced step
 
   // TrainerHandle
   void save_checkpoint(const std::filesystem::path& path) override;
@@ -45,6 +50,17 @@ struct AutoTrainer::Run final : public TrainerHandle {
 
   /// Runtime, seed, device and precision checks; the run folder, loggers and callbacks (once per trainer).
   void prepare(Task& task, const std::string& stage);
+  /// Joins the distributed run this process belongs to (starting the local peers when devices > 1 and no launcher
+  /// did); nothing for a single-process run.
+  void join_distributed();
+  /// The ranks of the run (a world of one without ddp).
+  Collective& ranks();
+  /// Shards `data` across the ranks.
+  void shard(DataModule& data) const;
+  /// Under ddp: rank 0's weights and buffers everywhere, and the gradient reducer over the trainable parameters.
+  void start_ddp(Task& task);
+  /// True on every rank when `flag` is true on any (the flag itself in one process).
+  bool any_rank(bool flag) { return group ? group->any(flag) : flag; }
   /// The task on the trainer's device, convolution weights channels-last when asked.
   void place(Task& task) const;
   /// The batch's tensors on the trainer's device and in its memory layout (the batch itself when nothing changes).

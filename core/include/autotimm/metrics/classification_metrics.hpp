@@ -38,6 +38,7 @@
 #include <string_view>
 #include <vector>
 
+#include "autotimm/distributed/collective.hpp"
 #include "autotimm/export.hpp"
 
 namespace autotimm {
@@ -62,6 +63,9 @@ class AUTOTIMM_API ClassificationMetric {
   /// The count tensors (int64, CPU), aliasing the accumulators: an all-reduce (sum) over them in place, or a
   /// copy_ of reduced values into them, merges ranks. Stored scores (mAP) are not in here: gather those.
   virtual std::vector<torch::Tensor> state_tensors() const = 0;
+  /// Makes this accumulator the union of every rank's (counts summed, stored scores gathered in rank order). Call on
+  /// every rank at the same point, before compute(); TrainingError when a rank fails.
+  virtual void sync(Collective& ranks) = 0;
   /// Samples seen (after ignore_index).
   virtual std::int64_t num_samples() const = 0;
 };
@@ -87,6 +91,7 @@ class AUTOTIMM_API MulticlassMetrics final : public ClassificationMetric {
   void reset() override;
   void merge(const ClassificationMetric& other) override;
   std::vector<torch::Tensor> state_tensors() const override;
+  void sync(Collective& ranks) override;
   std::int64_t num_samples() const override;
 
   double accuracy(Average average = Average::micro) const;
@@ -140,6 +145,7 @@ class AUTOTIMM_API MultilabelMetrics final : public ClassificationMetric {
   void reset() override;
   void merge(const ClassificationMetric& other) override;
   std::vector<torch::Tensor> state_tensors() const override;
+  void sync(Collective& ranks) override;
   std::int64_t num_samples() const override { return samples_; }
 
   double accuracy(Average average = Average::macro) const;

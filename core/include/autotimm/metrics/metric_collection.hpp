@@ -53,6 +53,8 @@ class AUTOTIMM_API MetricCollection {
   void reset();
   /// ConfigError unless the other collection has the same names and options.
   void merge(const MetricCollection& other);
+  /// Every rank's updates in this collection (see ClassificationMetric::sync).
+  void sync(Collective& ranks) { metric_->sync(ranks); }
 
   /// The scalar metrics, keyed "<prefix>/<name>" ("val" and "val/" both give "val/accuracy"; "" gives "accuracy").
   std::map<std::string, double> compute(std::string_view prefix = "") const;

@@ -93,6 +93,7 @@ class AUTOTIMM_API ImageClassifier : public Task {
   StepOutput evaluation_step(const Batch& batch, std::string_view stage) override;
   std::map<std::string, double> compute_metrics(std::string_view stage) override;
   void reset_metrics(std::string_view stage) override;
+  void sync_metrics(std::string_view stage, Collective& ranks) override;
   std::map<std::string, torch::Tensor> predict_step(const Batch& batch) override;
   OptimizerSetup configure_optimizers(const SchedulerContext& context) override;
   boost::json::object hparams() const override;

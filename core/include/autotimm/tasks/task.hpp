@@ -13,6 +13,7 @@
 
 #include "autotimm/data/data_module.hpp"
 #include "autotimm/data/loader.hpp"
+#include "autotimm/distributed/collective.hpp"
 #include "autotimm/export.hpp"
 #include "autotimm/optim/schedulers.hpp"
 
@@ -56,6 +57,8 @@ class AUTOTIMM_API Task : public torch::nn::Module {
   /// The metrics of `stage` ("train", "val", "test") accumulated since its last reset, keyed "<stage>/<name>".
   virtual std::map<std::string, double> compute_metrics(std::string_view stage) = 0;
   virtual void reset_metrics(std::string_view stage) = 0;
+  /// Distributed runs: merges the metric state of `stage` across ranks, called on every rank before compute_metrics.
+  virtual void sync_metrics(std::string_view stage, Collective& ranks) = 0;
   /// Inference on a batch: named outputs (a classifier gives "probabilities" and "labels").
   virtual std::map<std::string, torch::Tensor> predict_step(const Batch& batch) = 0;
   /// The optimizer and scheduler for a run of `context`'s length.

@@ -51,7 +51,18 @@ struct AutoTrainerOptions {
   std::int64_t max_epochs = 10;
   std::int64_t min_epochs = 0;                  ///< early stopping cannot end the run before this
   std::string accelerator = "auto";             ///< auto, cpu, cuda
+  /// auto or ddp: one process per device, gradients averaged across them (Gloo). auto means ddp when
+  /// devices × num_nodes > 1, or when the process was started as a rank (RANK/WORLD_SIZE, e.g. by autotimm launch).
+  std::string strategy = "auto";
+  /// Processes per node. devices > 1 without RANK set: fit starts the other local processes itself (copies of this
+  /// program with the same arguments) and this one becomes rank 0. Left at 1 under a launcher, the launcher's
+  /// WORLD_SIZE is taken. The batch size is per process.
   int devices = 1;
+  int num_nodes = 1;                            ///< hosts; each runs `autotimm launch` with its --node-rank
+  /// Parameters may get no gradient in some steps (branches not taken); costs one small collective per step.
+  bool find_unused_parameters = false;
+  /// How long a collective or the rendezvous may wait for the other ranks before the run fails.
+  double distributed_timeout_s = 1800.0;
   /// 32 (32-true), or bf16-mixed (bf16): forward passes and losses under autocast to bfloat16, weights, gradients
   /// and optimizer state in fp32. Other names fail with the supported list.
   std::string precision = "32";
