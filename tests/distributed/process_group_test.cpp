@@ -7,7 +7,9 @@
 #include <functional>
 #include <thread>
 
+#include "autotimm/distributed/sync_batch_norm.hpp"
 #include "autotimm/error.hpp"
+#include "autotimm/layers/batch_norm.hpp"
 #include "autotimm/metrics/classification_metrics.hpp"
 #include "gradient_reducer.hpp"
 #include "process_group.hpp"
@@ -139,6 +141,9 @@ std::vector<std::string> names_of(torch::nn::Module& m) {
 
 /// The model every rank starts from, and the input rank `r` trains on in pass `pass`.
 std::shared_ptr<TwoLayers> seeded_model() {
+  // The generator is process-wide and the ranks are threads: seeding and drawing must not interleave.
+  static std::mutex generator;
+  std::lock_guard<std::mutex> lock(generator);
   torch::manual_seed(5);
   return std::make_shared<TwoLayers>();
 }
@@ -221,6 +226,69 @@ TEST(GradientReducer, UnarmedPassesLeaveGradientsLocal) {
     local->forward(input_of(g.rank(), 0), true).backward();
     EXPECT_TRUE(torch::equal(model->first->weight.grad(), local->first->weight.grad()));
   });
+}
+
+TEST(BatchNorm2d, OutsideASyncScopeItIsTorchsBatchNorm) {
+  torch::manual_seed(2);
+  layers::BatchNorm2d ours(layers::BatchNorm2dOptions{.num_features = 3});
+  torch::nn::BatchNorm2d theirs(3);
+  for (const auto& x : {torch::randn({4, 3, 5, 5}) * 3 + 1, torch::randn({2, 3, 4, 4})}) {
+    EXPECT_TRUE(torch::allclose(ours(x), theirs(x), 1e-6, 1e-6));
+  }
+  EXPECT_TRUE(torch::allclose(ours->running_mean, theirs->running_mean));
+  EXPECT_TRUE(torch::allclose(ours->running_var, theirs->running_var));
+  EXPECT_EQ(ours->num_batches_tracked.item<std::int64_t>(), 2);
+  ours->eval();
+  theirs->eval();
+  const auto x = torch::randn({2, 3, 4, 4});
+  EXPECT_TRUE(torch::allclose(ours(x), theirs(x), 1e-6, 1e-6));
+  // The state dict keys are torch's.
+  std::vector<std::string> keys;
+  for (const auto& item : ours->named_parameters()) keys.push_back(item.key());
+  for (const auto& item : ours->named_buffers()) keys.push_back(item.key());
+  EXPECT_EQ(keys, (std::vector<std::string>{"weight", "bias", "running_mean", "running_var", "num_batches_tracked"}));
+}
+
+TEST(BatchNorm2d, SynchronisedItNormalisesWithTheStatisticsOfTheWholeBatch) {
+  // One process with the combined batch: outputs, input and parameter gradients, running statistics.
+  torch::manual_seed(4);
+  const auto x = torch::randn({6, 3, 4, 4}) * 2 + 5;  // a large mean: the variance must not cancel
+  const auto upstream = torch::randn({6, 3, 4, 4});
+  auto whole_x = x.clone().requires_grad_(true);
+  layers::BatchNorm2d whole(layers::BatchNorm2dOptions{.num_features = 3});
+  {
+    torch::NoGradGuard no_grad;
+    whole->weight.copy_(torch::tensor({0.5f, 1.5f, -1.0f}));
+    whole->bias.copy_(torch::tensor({0.1f, 0.0f, 0.3f}));
+  }
+  const auto whole_y = whole(whole_x);
+  (whole_y * upstream).sum().backward();
+  std::mutex lock;
+  std::vector<torch::Tensor> weight_grads, bias_grads;
+  run_ranks(2, [&](ProcessGroup& g) {
+    // Uneven shards: rank 0 four samples, rank 1 two.
+    const auto part = g.rank() == 0 ? torch::indexing::Slice(0, 4) : torch::indexing::Slice(4, 6);
+    auto mine_x = x.index({part}).clone().requires_grad_(true);
+    layers::BatchNorm2d mine(layers::BatchNorm2dOptions{.num_features = 3});
+    {
+      torch::NoGradGuard no_grad;
+      mine->weight.copy_(torch::tensor({0.5f, 1.5f, -1.0f}));
+      mine->bias.copy_(torch::tensor({0.1f, 0.0f, 0.3f}));
+    }
+    SyncBatchNormScope sync(g);
+    const auto y = mine(mine_x);
+    EXPECT_TRUE(torch::allclose(y, whole_y.index({part}), 1e-5, 1e-5)) << "rank " << g.rank();
+    (y * upstream.index({part})).sum().backward();
+    EXPECT_TRUE(torch::allclose(mine_x.grad(), whole_x.grad().index({part}), 1e-5, 1e-5)) << "rank " << g.rank();
+    EXPECT_TRUE(torch::allclose(mine->running_mean, whole->running_mean, 1e-6, 1e-6));
+    EXPECT_TRUE(torch::allclose(mine->running_var, whole->running_var, 1e-5, 1e-5));
+    std::lock_guard<std::mutex> guard(lock);
+    weight_grads.push_back(mine->weight.grad().clone());
+    bias_grads.push_back(mine->bias.grad().clone());
+  });
+  // The ranks' parameter gradients add up to the whole batch's (DDP then averages them).
+  EXPECT_TRUE(torch::allclose(weight_grads[0] + weight_grads[1], whole->weight.grad(), 1e-4, 1e-5));
+  EXPECT_TRUE(torch::allclose(bias_grads[0] + bias_grads[1], whole->bias.grad(), 1e-4, 1e-5));
 }
 
 }  // namespace

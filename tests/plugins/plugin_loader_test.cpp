@@ -95,17 +95,21 @@ struct Refusal {
   std::string (*expected)(const std::string& path);
 };
 
+/// This build's plugin ABI as the loader prints it, with `minor_ahead` added to the minor version.
+std::string abi(std::uint32_t minor_ahead) {
+  return std::to_string(kPluginAbiMajor) + "." + std::to_string(kPluginAbiMinor + minor_ahead);
+}
+
 const Refusal kRefusals[] = {
     {"wrongabi",
      [](const std::string& path) {
-       return "plugin 'wrongabi' (" + path +
-              "): built for plugin ABI 99.0, this autotimm uses 4.0; rebuild it against this installation's SDK";
+       return "plugin 'wrongabi' (" + path + "): built for plugin ABI 99.0, this autotimm uses " + abi(0) +
+              "; rebuild it against this installation's SDK";
      }},
     {"newerminor",
      [](const std::string& path) {
-       return "plugin 'newerminor' (" + path +
-              "): built for plugin ABI 4.1, newer than this autotimm's 4.0; upgrade autotimm or rebuild the plugin "
-              "against this installation's SDK";
+       return "plugin 'newerminor' (" + path + "): built for plugin ABI " + abi(1) + ", newer than this autotimm's " +
+              abi(0) + "; upgrade autotimm or rebuild the plugin against this installation's SDK";
      }},
     {"wrongtorch",
      [](const std::string& path) {

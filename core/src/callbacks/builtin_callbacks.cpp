@@ -2,6 +2,7 @@
 #include "autotimm/error.hpp"
 #include "autotimm/registry.hpp"
 #include "autotimm/trainer/callbacks.hpp"
+#include "autotimm/trainer/weight_averaging.hpp"
 
 namespace autotimm {
 
@@ -42,6 +43,20 @@ void register_builtin_callbacks(Registrar& registrar) {
         return std::make_shared<ProgressBar>(c.get("refresh_rate", 1));
       },
       .description = "progress with rate and ETA on stderr (refresh_rate)"});
+  registrar.add(CallbackEntry{
+      .name = "ema",
+      .factory = [](const Config& c) -> std::shared_ptr<Callback> {
+        return std::make_shared<WeightAveraging>(WeightAveragingOptions::from(c, "ema"));
+      },
+      .description = "exponential moving average of the weights, used for validation and checkpoints (decay, "
+                     "warmup, warmup_power, update_every_n_steps, start_step, average_buffers)"});
+  registrar.add(CallbackEntry{
+      .name = "swa",
+      .factory = [](const Config& c) -> std::shared_ptr<Callback> {
+        return std::make_shared<WeightAveraging>(WeightAveragingOptions::from(c, "swa"));
+      },
+      .description = "stochastic weight averaging: equal average of the weights at each epoch end from "
+                     "swa_epoch_start (epoch index, or fraction of max_epochs), average_buffers"});
 }
 
 }  // namespace autotimm

@@ -243,6 +243,11 @@ std::optional<DataLoader> ImageDataModule::validation_loader() {
   return DataLoader(val_, eval_transform(), loader_options(false));
 }
 
+void ImageDataModule::set_batch_size(std::int64_t batch_size) {
+  if (batch_size < 1) throw ConfigError("batch_size must be >= 1, got " + std::to_string(batch_size));
+  options_.batch_size = batch_size;
+}
+
 void ImageDataModule::set_shard(int index, int count) {
   if (count < 1 || index < 0 || index >= count) {
     throw ConfigError("data shard " + std::to_string(index) + " of " + std::to_string(count) +

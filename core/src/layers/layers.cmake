@@ -8,6 +8,7 @@ target_sources(autotimm PRIVATE
   ${CMAKE_CURRENT_LIST_DIR}/drop.cpp
   ${CMAKE_CURRENT_LIST_DIR}/channel_attention.cpp
   ${CMAKE_CURRENT_LIST_DIR}/layer_norm2d.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/batch_norm.cpp
   ${CMAKE_CURRENT_LIST_DIR}/grn.cpp
   ${CMAKE_CURRENT_LIST_DIR}/norm_mlp_classifier_head.cpp
   ${CMAKE_CURRENT_LIST_DIR}/weight_init.cpp

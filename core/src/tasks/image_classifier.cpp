@@ -191,6 +191,11 @@ std::map<std::string, double> ImageClassifier::compute_metrics(std::string_view 
 
 void ImageClassifier::reset_metrics(std::string_view stage) { metrics(stage).reset(); }
 
+void ImageClassifier::set_learning_rate(double lr) {
+  if (!(lr > 0.0) || !std::isfinite(lr)) throw ConfigError("ImageClassifier: 'lr' must be > 0, got " + std::to_string(lr));
+  options_.lr = lr;
+}
+
 void ImageClassifier::sync_metrics(std::string_view stage, Collective& ranks) { metrics(stage).sync(ranks); }
 
 ClassifierPrediction ImageClassifier::predict(const torch::Tensor& images) {

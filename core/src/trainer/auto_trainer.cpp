@@ -7,6 +7,7 @@
 #include <boost/json.hpp>
 #include <spdlog/spdlog.h>
 
+#include "autotimm/distributed/sync_batch_norm.hpp"
 #include "autotimm/names.hpp"
 #include "autotimm/runtime.hpp"
 #include "../callbacks/monitor.hpp"
@@ -192,6 +193,7 @@ std::map<std::string, double> evaluate(AutoTrainer::Run& run, Task& task, const 
 
 void AutoTrainer::fit(Task& task, DataModule& data, const std::filesystem::path& ckpt_path) {
   Run& run = *run_;
+  if (ckpt_path.empty()) run.tune(*this, task, data);  // a resumed run keeps what it was started with
   run.prepare(task, "fit");
   auto& state = run.state;
   const auto& o = run.options;
@@ -249,6 +251,8 @@ void AutoTrainer::fit(Task& task, DataModule& data, const std::filesystem::path&
   }
   run.log_hyperparams(task, &data);
   run.start_ddp(task);
+  std::optional<SyncBatchNormScope> sync_batch_norm;
+  if (o.sync_batchnorm && run.group) sync_batch_norm.emplace(*run.group);
 
   const auto parameters = task.parameters();
   auto finish = [&](RunStatus status) {

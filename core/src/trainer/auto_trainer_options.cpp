@@ -47,6 +47,7 @@ AutoTrainerOptions AutoTrainerOptions::from(const Config& config) {
   read_arg(config, "devices", o.devices);
   read_arg(config, "num_nodes", o.num_nodes);
   read_arg(config, "find_unused_parameters", o.find_unused_parameters);
+  read_arg(config, "sync_batchnorm", o.sync_batchnorm);
   read_arg(config, "distributed_timeout_s", o.distributed_timeout_s);
   if (config.contains("precision") && config.raw("precision").is_int64()) {
     o.precision = std::to_string(config.raw("precision").as_int64());  // Lightning accepts precision=32 too
@@ -94,6 +95,24 @@ AutoTrainerOptions AutoTrainerOptions::from(const Config& config) {
     o.callbacks.push_back(registry().callbacks().get(name).factory(callback_config));
     callback_config.expect_all_used();
   }
+  if (config.contains("tuner_config")) {
+    const Config tuner = config.section("tuner_config");
+    read_arg(tuner, "auto_lr", o.tuner.auto_lr);
+    read_arg(tuner, "auto_batch_size", o.tuner.auto_batch_size);
+    const Config lr = tuner.section("lr_find");
+    read_arg(lr, "min_lr", o.tuner.lr_find.min_lr);
+    read_arg(lr, "max_lr", o.tuner.lr_find.max_lr);
+    read_arg(lr, "num_training", o.tuner.lr_find.num_training);
+    read_arg(lr, "mode", o.tuner.lr_find.mode);
+    read_arg(lr, "early_stop_threshold", o.tuner.lr_find.early_stop_threshold);
+    const Config batch = tuner.section("batch_size");
+    read_arg(batch, "mode", o.tuner.batch_size.mode);
+    read_arg(batch, "init_val", o.tuner.batch_size.init_val);
+    read_arg(batch, "max_trials", o.tuner.batch_size.max_trials);
+    read_arg(batch, "steps_per_trial", o.tuner.batch_size.steps_per_trial);
+    read_arg(batch, "max_memory_fraction", o.tuner.batch_size.max_memory_fraction);
+    if (auto bytes = batch.get_optional<std::int64_t>("max_memory_bytes")) o.tuner.batch_size.max_memory_bytes = *bytes;
+  }
   o.logger_configs = list_at(config, "loggers");
   // Fail at load time for a malformed entry or a backend nobody provides, not when training starts.
   for (const auto& spec : o.logger_configs) registry().loggers().get(logger_backend_and_params(spec).first);
@@ -137,6 +156,7 @@ boost::json::object AutoTrainerOptions::to_json() const {
                            {"devices", devices},
                            {"num_nodes", num_nodes},
                            {"find_unused_parameters", find_unused_parameters},
+                           {"sync_batchnorm", sync_batchnorm},
                            {"distributed_timeout_s", distributed_timeout_s},
                            {"precision", precision},
                            {"checkpoint_monitor", checkpoint_monitor},
@@ -158,6 +178,7 @@ boost::json::object AutoTrainerOptions::to_json() const {
                            {"channels_last", channels_last},
                            {"log_every_n_steps", log_every_n_steps}};
   json["seed"] = seed ? boost::json::value(*seed) : boost::json::value(nullptr);
+  json["tuner_config"] = boost::json::object{{"auto_lr", tuner.auto_lr}, {"auto_batch_size", tuner.auto_batch_size}};
   return json;
 }
 

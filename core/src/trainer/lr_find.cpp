@@ -35,16 +35,12 @@ LrFinderResult AutoTrainer::lr_find(Task& task, DataModule& data, const LrFinder
     spdlog::info("lr_find: skipped under fast_dev_run");
     return {};
   }
+  run.refuse_distributed("lr_find");
   run.prepare(task, "tune");
   data.setup();
   task.attach_data(data);
   run.place(task);
-
-  // Everything the steps change, to put back at the end.
-  std::vector<std::pair<torch::Tensor, torch::Tensor>> saved;
-  for (const auto& p : task.parameters()) saved.emplace_back(p, p.detach().clone());
-  for (const auto& b : task.buffers()) saved.emplace_back(b, b.detach().clone());
-  const bool was_training = task.is_training();
+  TaskSnapshot snapshot(task);  // everything the steps change, to put back at the end
 
   const std::int64_t steps = options.num_training;
   OptimizerSetup setup =
@@ -92,12 +88,7 @@ LrFinderResult AutoTrainer::lr_find(Task& task, DataModule& data, const LrFinder
     best = std::min(best, smoothed);
   }
 
-  {
-    torch::NoGradGuard no_grad;
-    for (auto& [tensor, copy] : saved) tensor.copy_(copy);
-  }
-  task.reset_metrics("train");
-  task.train(was_training);
+  snapshot.restore();
   result.suggestion = suggest_lr(result.lrs, result.losses);
   if (!options.plot_path.empty()) write_lr_plot(options.plot_path, result, options.mode == "exponential");
   if (result.suggestion) {

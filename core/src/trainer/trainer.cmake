@@ -8,6 +8,8 @@ target_sources(autotimm PRIVATE
   ${CMAKE_CURRENT_LIST_DIR}/precision.cpp
   ${CMAKE_CURRENT_LIST_DIR}/lr_find.cpp
   ${CMAKE_CURRENT_LIST_DIR}/../tuner/lr_finder.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/scale_batch_size.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/../tuner/batch_size_finder.cpp
   ${CMAKE_CURRENT_LIST_DIR}/checkpoint.cpp
   ${CMAKE_CURRENT_LIST_DIR}/run_config.cpp
   ${CMAKE_CURRENT_LIST_DIR}/../callbacks/model_checkpoint.cpp
@@ -15,6 +17,7 @@ target_sources(autotimm PRIVATE
   ${CMAKE_CURRENT_LIST_DIR}/../callbacks/learning_rate_monitor.cpp
   ${CMAKE_CURRENT_LIST_DIR}/../callbacks/model_summary.cpp
   ${CMAKE_CURRENT_LIST_DIR}/../callbacks/timer.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/../callbacks/weight_averaging.cpp
   ${CMAKE_CURRENT_LIST_DIR}/../callbacks/progress_bar.cpp
   ${CMAKE_CURRENT_LIST_DIR}/../callbacks/builtin_callbacks.cpp
   ${CMAKE_CURRENT_LIST_DIR}/../loggers/csv_logger.cpp
@@ -28,4 +31,5 @@ set_source_files_properties(
   ${CMAKE_CURRENT_LIST_DIR}/../callbacks/progress_bar.cpp
   ${CMAKE_CURRENT_LIST_DIR}/../callbacks/builtin_callbacks.cpp
   ${CMAKE_CURRENT_LIST_DIR}/../loggers/log_dir.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/../tuner/batch_size_finder.cpp
   TARGET_DIRECTORY autotimm PROPERTIES SKIP_PRECOMPILE_HEADERS ON)

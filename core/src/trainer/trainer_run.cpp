@@ -11,7 +11,9 @@
 #include <boost/json.hpp>
 #include <spdlog/spdlog.h>
 
+#include "autotimm/layers/batch_norm.hpp"
 #include "autotimm/loggers/csv_logger.hpp"
+#include "autotimm/trainer/weight_averaging.hpp"
 #include "autotimm/optim/optimizers.hpp"
 #include "autotimm/registry.hpp"
 #include "autotimm/runtime.hpp"
@@ -153,6 +155,21 @@ void AutoTrainer::Run::start_ddp(Task& the_task) {
     buffers.push_back(item.value());
   }
   group->broadcast(everything);  // every rank starts from rank 0's weights
+  if (options.sync_batchnorm) {
+    // Only the SDK's BatchNorm2d can synchronise; torch's own in a third-party model is named, not silently skipped.
+    std::int64_t synced = 0;
+    for (const auto& item : the_task.named_modules()) {
+      if (dynamic_cast<const layers::BatchNorm2dImpl*>(item.value().get()) != nullptr) {
+        ++synced;
+      } else if (dynamic_cast<const torch::nn::BatchNorm2dImpl*>(item.value().get()) != nullptr ||
+                 dynamic_cast<const torch::nn::BatchNorm1dImpl*>(item.value().get()) != nullptr ||
+                 dynamic_cast<const torch::nn::BatchNorm3dImpl*>(item.value().get()) != nullptr) {
+        spdlog::warn("sync_batchnorm: '{}' is torch's BatchNorm, which keeps per-process statistics; build it with "
+                     "autotimm::layers::BatchNorm2d to synchronise it", item.key());
+      }
+    }
+    if (group->rank() == 0) spdlog::info("sync_batchnorm: {} BatchNorm layer(s) synchronised across ranks", synced);
+  }
   reducer = std::make_unique<distributed::GradientReducer>(
       *group, std::move(trainable), std::move(names),
       distributed::GradientReducerOptions{.find_unused_parameters = options.find_unused_parameters});
@@ -278,7 +295,18 @@ void AutoTrainer::Run::save_checkpoint(const fs::path& path) {
   if (!state.is_global_zero) return;
   if (task == nullptr) throw ConfigError("save_checkpoint: no task is being trained");
   Checkpoint checkpoint;
-  for (const auto& [key, tensor] : state_dict(*task)) checkpoint.tensors["model." + key] = tensor;
+  std::map<std::string, torch::Tensor> weights;
+  for (const auto& [key, tensor] : state_dict(*task)) weights[key] = tensor;
+  for (const auto& callback : callbacks) {
+    // Weight averaging stores its average as the model's weights and the training weights beside them.
+    if (const auto* with_tensors = dynamic_cast<const CallbackTensors*>(callback.get())) {
+      if (auto replaced = with_tensors->checkpoint_model_weights(*task); !replaced.empty()) weights = std::move(replaced);
+      for (auto& [key, tensor] : with_tensors->checkpoint_tensors(*task)) {
+        checkpoint.tensors["callbacks." + callback->state_key() + "." + key] = tensor;
+      }
+    }
+  }
+  for (const auto& [key, tensor] : weights) checkpoint.tensors["model." + key] = tensor;
   boost::json::object meta{{"task", task->task_name()},
                            {"hparams", task->hparams()},
                            {"autotimm_version", kSdkVersion},
@@ -353,6 +381,14 @@ void AutoTrainer::Run::restore(const Checkpoint& checkpoint, const fs::path& pat
     if (key.empty()) continue;
     if (const auto* saved = callback_states.if_contains(key); saved != nullptr && saved->is_object()) {
       callback->load_state_dict(saved->as_object());
+    }
+    if (auto* with_tensors = dynamic_cast<CallbackTensors*>(callback.get())) {
+      const auto tensors = checkpoint.with_prefix("callbacks." + key + ".");
+      if (tensors.empty()) {
+        spdlog::warn("resume: the checkpoint has no {} state; it starts afresh from the loaded weights", key);
+      } else {
+        with_tensors->load_checkpoint_tensors(tensors, *task);
+      }
     }
   }
   if (const auto* metrics = checkpoint.meta.if_contains("metrics"); metrics && metrics->is_object()) {

@@ -16,6 +16,27 @@
 
 namespace autotimm {
 
+/// The task's parameters and buffers as they were, put back by restore() (the tuners' trial runs).
+class TaskSnapshot {
+ public:
+  explicit TaskSnapshot(Task& task) : task_(task), was_training_(task.is_training()) {
+    for (const auto& p : task.parameters()) saved_.emplace_back(p, p.detach().clone());
+    for (const auto& b : task.buffers()) saved_.emplace_back(b, b.detach().clone());
+  }
+  void restore() {
+    torch::NoGradGuard no_grad;
+    for (auto& [tensor, copy] : saved_) tensor.copy_(copy);
+    for (auto& p : task_.parameters()) p.mutable_grad() = torch::Tensor();
+    task_.reset_metrics("train");
+    task_.train(was_training_);
+  }
+
+ private:
+  Task& task_;
+  bool was_training_;
+  std::vector<std::pair<torch::Tensor, torch::Tensor>> saved_;
+};
+
 struct AutoTrainer::Run final : public TrainerHandle {
   explicit Run(AutoTrainerOptions opts) : options(std::move(opts)) {}
 
@@ -61,6 +82,10 @@ struct AutoTrainer::Run final : public TrainerHandle {
   void start_ddp(Task& task);
   /// True on every rank when `flag` is true on any (the flag itself in one process).
   bool any_rank(bool flag) { return group ? group->any(flag) : flag; }
+  /// ConfigError naming `what` when this run is (or will be) distributed: the tuners run in one process.
+  void refuse_distributed(const std::string& what) const;
+  /// The tuner config's finders, before fit trains.
+  void tune(AutoTrainer& trainer, Task& task, DataModule& data);
   /// The task on the trainer's device, convolution weights channels-last when asked.
   void place(Task& task) const;
   /// The batch's tensors on the trainer's device and in its memory layout (the batch itself when nothing changes).

@@ -3,6 +3,7 @@
 #include <torch/torch.h>
 
 #include "autotimm/error.hpp"
+#include "autotimm/layers/batch_norm.hpp"
 #include "autotimm/layers/drop.hpp"
 #include "autotimm/layers/eca.hpp"
 #include "autotimm/layers/helpers.hpp"
@@ -113,8 +114,8 @@ torch::Tensor ChainImpl::forward(const torch::Tensor& x) {
 
 torch::nn::AnyModule make_norm(NormType type, std::int64_t channels, std::string_view where) {
   if (type == NormType::batchnorm) {
-    return torch::nn::AnyModule(
-        torch::nn::BatchNorm2d(torch::nn::BatchNorm2dOptions(channels).eps(kNormEps).momentum(0.1)));
+    // The SDK's BatchNorm2d (torch's numbers) so that a distributed run can synchronise it.
+    return torch::nn::AnyModule(layers::BatchNorm2d(layers::BatchNorm2dOptions{.num_features = channels, .eps = kNormEps, .momentum = 0.1}));
   }
   if (channels % kGroupNormGroups != 0) {
     throw ConfigError(std::string(where) + ": norm_layer 'groupnorm' uses " + std::to_string(kGroupNormGroups) +

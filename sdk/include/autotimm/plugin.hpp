@@ -25,9 +25,10 @@ class Registrar;
 /// added: StateDictAdapter (autotimm/state_dict_adapter.hpp), whose typeinfo plugins take from libautotimm.
 /// Major 3: Callback gained validation/test/exception hooks and state_key, TrainingState gained fields,
 /// TrainerHandle is new, and Logger gained log_dir, name and version.
-/// Major 4: LoggerEntry gained sync (offline runs sent later).
+/// Major 4: LoggerEntry gained sync (offline runs sent later). Minor 1: layers::BatchNorm2d, which distributed runs
+/// can synchronise, exported by libautotimm.
 inline constexpr std::uint32_t kPluginAbiMajor = 4;
-inline constexpr std::uint32_t kPluginAbiMinor = 0;
+inline constexpr std::uint32_t kPluginAbiMinor = 1;
 
 /// Name of the exported entry point (and, in a static build, the prefix of its per-plugin twin).
 inline constexpr const char* kPluginEntryPoint = "autotimm_plugin_descriptor";

@@ -32,6 +32,9 @@ class AUTOTIMM_API DataModule {
   virtual boost::json::object hparams() const = 0;
   /// Shards every loader for a distributed run: process `index` of `count`.
   virtual void set_shard(int index, int count) = 0;
+  /// Samples per batch of the loaders made from now on (the batch-size finder sets it).
+  virtual std::int64_t batch_size() const = 0;
+  virtual void set_batch_size(std::int64_t batch_size) = 0;
 };
 
 /// DataConfig ↔ JSON in timm's pretrained_cfg spelling (input_size, interpolation, mean, std, crop_pct, crop_mode).

@@ -84,6 +84,8 @@ class AUTOTIMM_API ImageDataModule : public DataModule {
   const ImageDataOptions& options() const noexcept { return options_; }
   boost::json::object hparams() const override;
   void set_shard(int index, int count) override;
+  std::int64_t batch_size() const override { return options_.batch_size; }
+  void set_batch_size(std::int64_t batch_size) override;
 
  private:
   LoaderOptions loader_options(bool training) const;

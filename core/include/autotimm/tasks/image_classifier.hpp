@@ -94,6 +94,8 @@ class AUTOTIMM_API ImageClassifier : public Task {
   std::map<std::string, double> compute_metrics(std::string_view stage) override;
   void reset_metrics(std::string_view stage) override;
   void sync_metrics(std::string_view stage, Collective& ranks) override;
+  double learning_rate() const override { return options_.lr; }
+  void set_learning_rate(double lr) override;
   std::map<std::string, torch::Tensor> predict_step(const Batch& batch) override;
   OptimizerSetup configure_optimizers(const SchedulerContext& context) override;
   boost::json::object hparams() const override;

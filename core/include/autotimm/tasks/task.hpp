@@ -61,6 +61,9 @@ class AUTOTIMM_API Task : public torch::nn::Module {
   virtual void sync_metrics(std::string_view stage, Collective& ranks) = 0;
   /// Inference on a batch: named outputs (a classifier gives "probabilities" and "labels").
   virtual std::map<std::string, torch::Tensor> predict_step(const Batch& batch) = 0;
+  /// The base learning rate configure_optimizers uses (the learning-rate finder sets it).
+  virtual double learning_rate() const = 0;
+  virtual void set_learning_rate(double lr) = 0;
   /// The optimizer and scheduler for a run of `context`'s length.
   virtual OptimizerSetup configure_optimizers(const SchedulerContext& context) = 0;
   /// Everything needed to build the same task again (saved in checkpoints, logged as hyperparameters).

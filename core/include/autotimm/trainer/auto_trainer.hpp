@@ -30,6 +30,7 @@
 #include "autotimm/export.hpp"
 #include "autotimm/logger.hpp"
 #include "autotimm/tasks/task.hpp"
+#include "autotimm/tuner/batch_size_finder.hpp"
 #include "autotimm/tuner/lr_finder.hpp"
 
 namespace autotimm {
@@ -61,6 +62,9 @@ struct AutoTrainerOptions {
   int num_nodes = 1;                            ///< hosts; each runs `autotimm launch` with its --node-rank
   /// Parameters may get no gradient in some steps (branches not taken); costs one small collective per step.
   bool find_unused_parameters = false;
+  /// BatchNorm layers (autotimm::layers::BatchNorm2d, which the families build) normalise training batches with
+  /// statistics over every rank, as one process with the combined batch would; two small collectives per layer.
+  bool sync_batchnorm = false;
   /// How long a collective or the rendezvous may wait for the other ranks before the run fails.
   double distributed_timeout_s = 1800.0;
   /// 32 (32-true), or bf16-mixed (bf16): forward passes and losses under autocast to bfloat16, weights, gradients
@@ -94,6 +98,9 @@ struct AutoTrainerOptions {
   bool enable_checkpointing = true;
   bool enable_model_summary = true;
   int log_every_n_steps = 50;
+  /// Tuning at the start of fit (not under fast_dev_run): the batch-size finder sets the data's batch size, then the
+  /// learning-rate finder the task's learning rate. Config key "tuner_config".
+  TunerConfig tuner = {};
   /// Loggers named in a config ([{"backend": "tensorboard", "params": {...}}]), built from the registry when the
   /// run starts (after `loggers`), with save_dir defaulting to default_root_dir.
   boost::json::array logger_configs = {};
@@ -130,6 +137,10 @@ class AUTOTIMM_API AutoTrainer {
   /// The learning-rate range test on the training data (autotimm/tuner/lr_finder.hpp), on this trainer's device and
   /// precision. Weights and buffers are restored afterwards; skipped (an empty result) under fast_dev_run.
   LrFinderResult lr_find(Task& task, DataModule& data, const LrFinderOptions& options = {});
+  /// The batch-size finder (autotimm/tuner/batch_size_finder.hpp): sets `data`'s batch size to the largest that fit
+  /// and returns the trials. Weights and buffers are restored; skipped (an empty result) under fast_dev_run.
+  /// ConfigError when not even batch size 1 fits, or in a distributed run (tune in one process first).
+  BatchSizeFinderResult scale_batch_size(Task& task, DataModule& data, const BatchSizeFinderOptions& options = {});
 
   /// The run folder (logs, checkpoints); empty before fit/validate/test.
   const std::filesystem::path& log_dir() const noexcept;

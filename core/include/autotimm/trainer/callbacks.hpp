@@ -7,7 +7,8 @@
 //                                                                               .mode = "max", .patience = 3}),
 //       std::make_shared<autotimm::Timer>(autotimm::TimerOptions{.duration_seconds = 600})}});
 //
-// Registry names: model_checkpoint, early_stopping, lr_monitor, model_summary, timer, progress_bar.
+// Registry names: model_checkpoint, early_stopping, lr_monitor, model_summary, timer, progress_bar, and ema and swa
+// (autotimm/trainer/weight_averaging.hpp).
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
