@@ -3,7 +3,7 @@
 // the medians after warm-up. With --ranks N > 1 the program starts itself N times through the launcher (each rank gets
 // cores / N threads); run it with --ranks 1 for the single-process baseline on all cores.
 //
-//   build/bin/bench_ddp --model resnet50 --batch 16 --size 64 --ranks 2 [--runs 5] [--warmup 2]
+//   build/bin/bench_ddp --model resnet50 --batch 16 --size 64 --ranks 2 [--runs 5] [--warmup 2] [--compression fp16]
 #include <torch/torch.h>
 
 #include <algorithm>
@@ -31,6 +31,7 @@ struct Args {
   int ranks = 2;
   int runs = 5;
   int warmup = 2;
+  std::string compression = "none";
 };
 
 Args parse(int argc, char** argv) {
@@ -47,6 +48,7 @@ Args parse(int argc, char** argv) {
     else if (flag == "--ranks") args.ranks = std::stoi(value());
     else if (flag == "--runs") args.runs = std::stoi(value());
     else if (flag == "--warmup") args.warmup = std::stoi(value());
+    else if (flag == "--compression") args.compression = value();
     else throw std::invalid_argument("unknown flag " + flag);
   }
   if (args.runs < 1 || args.batch < 1 || args.size < 1 || args.ranks < 1) {
@@ -97,7 +99,8 @@ int main(int argc, char** argv) try {
     group.emplace(*env, std::chrono::minutes(5));
     std::vector<torch::Tensor> params = net->parameters();
     group->broadcast(params);
-    reducer.emplace(*group, net->parameters(), names);
+    reducer.emplace(*group, net->parameters(), names,
+                    distributed::GradientReducerOptions{.compression = args.compression});
   }
   auto step = [&](bool sync) {
     optimizer.zero_grad();
@@ -114,7 +117,9 @@ int main(int argc, char** argv) try {
   if (!env || env->rank == 0) {
     std::cout << args.model << " batch " << args.batch << "/rank at " << args.size << "px, " << world << " rank(s) x "
               << runtime.threads << " thread(s), " << gradient_bytes / (1 << 20) << " MB of gradients"
-              << (reducer ? " in " + std::to_string(reducer->num_buckets()) + " buckets" : std::string()) << "\n"
+              << (reducer ? " in " + std::to_string(reducer->num_buckets()) + " buckets, compression " + args.compression
+                          : std::string())
+              << "\n"
               << "  step with gradient sync: " << synced * 1e3 << " ms (" << world * args.batch / synced
               << " img/s over all ranks)\n";
     if (reducer) {

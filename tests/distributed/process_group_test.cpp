@@ -183,6 +183,33 @@ TEST(GradientReducer, AveragesTheGradientsOfEveryRankIncludingAccumulatedOnes) {
   EXPECT_GE(buckets, 3u);
 }
 
+TEST(GradientReducer, Fp16CompressionAveragesWithinHalfPrecision) {
+  std::vector<torch::Tensor> expected;
+  for (int rank = 0; rank < 2; ++rank) {
+    auto model = seeded_model();
+    model->forward(input_of(rank, 0), true).backward();
+    std::size_t i = 0;
+    for (const auto& p : model->parameters()) {
+      if (rank == 0) expected.push_back(p.grad().clone() / 2);
+      else expected[i++] += p.grad() / 2;
+    }
+  }
+  run_ranks(2, [&](ProcessGroup& g) {
+    auto model = seeded_model();
+    GradientReducer reducer(g, model->parameters(), names_of(*model), {.compression = "fp16"});
+    reducer.arm();
+    model->forward(input_of(g.rank(), 0), true).backward();
+    reducer.finish();
+    std::size_t i = 0;
+    for (const auto& p : model->parameters()) {
+      EXPECT_EQ(p.grad().scalar_type(), torch::kFloat32);
+      EXPECT_TRUE(torch::allclose(p.grad(), expected[i], 2e-3, 1e-4)) << "parameter " << i;
+      EXPECT_TRUE(torch::equal(p.grad(), p.grad().to(torch::kHalf).to(torch::kFloat32))) << "it went through float16";
+      ++i;
+    }
+  });
+}
+
 TEST(GradientReducer, AParameterWithoutGradientIsAnErrorUnlessUnusedParametersAreExpected) {
   std::vector<std::string> errors(2);
   std::mutex lock;

@@ -351,9 +351,10 @@ TEST(AutoTrainerFit, ValidatePredictAndConfigNamedCallbacks) {
 TEST(AutoTrainerOptions, RefusesWhatItCannotDo) {
   using testing::error_text;
   EXPECT_EQ(error_text([] { AutoTrainer({.precision = "8"}); }),
-            "AutoTrainer: unknown precision '8'; supported: 32 (32-true), bf16-mixed (bf16)");
-  EXPECT_NE(error_text([] { AutoTrainer({.precision = "16-mixed"}); }).find("is not in this build"), std::string::npos);
-  EXPECT_NE(error_text([] { AutoTrainer({.precision = "bf16-true"}); }).find("supported: 32"), std::string::npos);
+            "AutoTrainer: unknown precision '8'; supported: 32 (32-true), bf16-mixed (bf16), 16-mixed (16, CUDA), "
+            "bf16-true");
+  EXPECT_NE(error_text([] { AutoTrainer({.precision = "16-true"}); }).find("is not in this build"), std::string::npos);
+  EXPECT_NE(error_text([] { AutoTrainer({.precision = "64"}); }).find("supported: 32"), std::string::npos);
   EXPECT_EQ(error_text([] { AutoTrainer({.devices = 0}); }), "AutoTrainer: 'devices' must be >= 1, got 0");
   EXPECT_EQ(error_text([] { AutoTrainer({.strategy = "fsdp"}); }),
             "AutoTrainer: 'strategy' must be auto or ddp, got 'fsdp'");

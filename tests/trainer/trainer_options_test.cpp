@@ -7,11 +7,13 @@
 
 #include <boost/json.hpp>
 #include <fstream>
+#include <limits>
 #include <sstream>
 
 #include "autotimm/error.hpp"
 #include "autotimm/trainer/callbacks.hpp"
 #include "autotimm/trainer/checkpoint.hpp"
+#include "autotimm/trainer/grad_scaler.hpp"
 #include "support/error_text.hpp"
 #include "trainer_fixtures.hpp"
 
@@ -125,6 +127,68 @@ TEST(AutoTrainerOptionsInUse, Bf16MixedTrainsUnderAutocastWithFp32Weights) {
   EXPECT_EQ(bf16_predicted.at("probabilities").scalar_type(), torch::kFloat32);
   EXPECT_TRUE(torch::allclose(bf16_predicted.at("probabilities"), fp32_predicted.at("probabilities"), 0.05, 0.05));
   EXPECT_FALSE(at::autocast::is_cpu_enabled()) << "autocast is off again outside the steps";
+}
+
+TEST(AutoTrainerOptionsInUse, Bf16TrueKeepsWeightsAndCheckpointsInBfloat16) {
+  TempDir root;
+  ImageClassifier model(tiny_classifier_options());
+  ImageDataModule data(color_data_options());
+  auto o = quiet_trainer(root.path(), 3);
+  o.precision = "bf16-true";
+  AutoTrainer trainer(o);
+  trainer.fit(model, data);
+  for (const auto& p : model.parameters()) ASSERT_EQ(p.scalar_type(), torch::kBFloat16) << "weights in bfloat16";
+  EXPECT_GE(trainer.test(model, data, "last").at("test/accuracy"), 0.9) << "and it learns";
+  const auto checkpoint = read_checkpoint(trainer.last_model_path());
+  for (const auto& [key, tensor] : checkpoint.with_prefix("model.")) {
+    if (tensor.is_floating_point()) {
+      EXPECT_EQ(tensor.scalar_type(), torch::kBFloat16) << key;
+    }
+  }
+  // A float32 model loads the checkpoint (converted) and predicts what the trained one does.
+  const auto reloaded = ImageClassifier::load_from_checkpoint(trainer.last_model_path());
+  for (const auto& p : reloaded->parameters()) ASSERT_EQ(p.scalar_type(), torch::kFloat32);
+  const auto ours = trainer.predict(model, data.val_loader());
+  EXPECT_EQ(ours.at("probabilities").scalar_type(), torch::kFloat32);
+  AutoTrainer plain(quiet_trainer(root.path(), 1));
+  const auto theirs = plain.predict(*reloaded, data.val_loader());
+  EXPECT_TRUE(torch::equal(ours.at("labels"), theirs.at("labels")));
+}
+
+TEST(AutoTrainerOptionsInUse, SixteenMixedAsksForCudaOnTheCpu) {
+  TempDir root;
+  ImageClassifier model(tiny_classifier_options());
+  ImageDataModule data(color_data_options());
+  auto o = quiet_trainer(root.path(), 1);
+  o.precision = "16-mixed";
+  o.accelerator = "cpu";
+  AutoTrainer trainer(o);
+  EXPECT_EQ(testing::error_text([&] { trainer.fit(model, data); }),
+            "AutoTrainer: precision '16-mixed' (float16 autocast with dynamic loss scaling) runs on CUDA, and this run "
+            "is on the CPU; use bf16-mixed, which needs no loss scaling and runs fast on CPUs with AVX-512 BF16");
+}
+
+TEST(GradScaler, UnscalesSkipsOverflowsBacksOffAndGrows) {
+  GradScaler scaler({.init_scale = 1024.0, .growth_interval = 2});
+  auto w = torch::ones({3}, torch::requires_grad());
+  scaler.scale((w * torch::tensor({1.f, 2.f, 3.f})).sum()).backward();
+  EXPECT_TRUE(torch::equal(w.grad(), torch::tensor({1024.f, 2048.f, 3072.f})));
+  EXPECT_TRUE(scaler.unscale({w}));
+  EXPECT_TRUE(torch::equal(w.grad(), torch::tensor({1.f, 2.f, 3.f})));
+  scaler.update(false);
+  EXPECT_EQ(scaler.growth_tracker(), 1);
+  scaler.update(false);  // the second clean step in a row: the scale grows
+  EXPECT_DOUBLE_EQ(scaler.scale_value(), 2048.0);
+  EXPECT_EQ(scaler.growth_tracker(), 0);
+  // An overflow: reported, and the scale backs off.
+  w.mutable_grad() = torch::tensor({1.f, std::numeric_limits<float>::infinity(), 0.f});
+  EXPECT_FALSE(scaler.unscale({w}));
+  scaler.update(true);
+  EXPECT_DOUBLE_EQ(scaler.scale_value(), 1024.0);
+  GradScaler restored;
+  restored.load_state(scaler.state());
+  EXPECT_DOUBLE_EQ(restored.scale_value(), 1024.0);
+  EXPECT_NE(testing::error_text([] { GradScaler({.backoff_factor = 1.5}); }).find("backoff_factor"), std::string::npos);
 }
 
 TEST(AutoTrainerOptionsInUse, ChannelsLastTrainsAndWritesPlainCheckpoints) {

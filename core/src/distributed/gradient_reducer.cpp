@@ -12,7 +12,10 @@ namespace autotimm::distributed {
 
 GradientReducer::GradientReducer(ProcessGroup& group, std::vector<torch::Tensor> parameters,
                                  std::vector<std::string> names, GradientReducerOptions options)
-    : group_(group), parameters_(std::move(parameters)), names_(std::move(names)), options_(options) {
+    : group_(group), parameters_(std::move(parameters)), names_(std::move(names)), options_(std::move(options)) {
+  if (options_.compression != "none" && options_.compression != "fp16") {
+    throw ConfigError("gradient_compression must be none or fp16, got '" + options_.compression + "'");
+  }
   const std::size_t n = parameters_.size();
   bucket_of_.assign(n, 0);
   offset_of_.assign(n, 0);
@@ -44,6 +47,7 @@ GradientReducer::GradientReducer(ProcessGroup& group, std::vector<torch::Tensor>
     }
     const auto& first = parameters_[bucket.members.front()];
     bucket.flat = torch::zeros({elements}, first.options().requires_grad(false));
+    if (options_.compression == "fp16" && first.is_floating_point()) bucket.wire = torch::zeros_like(bucket.flat, torch::kHalf);
   }
   for (std::size_t k = 0; k < n; ++k) {
     hooks_.push_back(parameters_[k].register_hook([this, k](const torch::Tensor& grad) { on_gradient(k, grad); }));
@@ -101,7 +105,8 @@ void GradientReducer::launch_ready_buckets() {
 
 void GradientReducer::launch(Bucket& bucket) {
   bucket.flat.div_(group_.world_size());
-  std::vector<torch::Tensor> tensors{bucket.flat};
+  if (bucket.wire.defined()) bucket.wire.copy_(bucket.flat);
+  std::vector<torch::Tensor> tensors{bucket.wire.defined() ? bucket.wire : bucket.flat};
   bucket.work = group_.guarded("gradient all-reduce", [&] { return group_.backend().allreduce(tensors); });
 }
 
@@ -134,6 +139,7 @@ void GradientReducer::finish() {
   for (auto& bucket : buckets_) {
     group_.guarded("gradient all-reduce", [&] { bucket.work->wait(); });
     bucket.work.reset();
+    if (bucket.wire.defined()) bucket.flat.copy_(bucket.wire);
   }
   torch::NoGradGuard no_grad;
   for (std::size_t k = 0; k < parameters_.size(); ++k) {

@@ -28,6 +28,9 @@ struct GradientReducerOptions {
   /// Parameters may get no gradient in a step (branches not taken): their use is agreed across ranks each step.
   /// Off, a parameter without a gradient is an error (one small collective per step saved).
   bool find_unused_parameters = false;
+  /// "fp16": buckets travel as float16 (half the bytes; averaged before the cast, as torch's fp16_compress_hook, so
+  /// only gradients beyond ±65504 × ranks overflow), summed in float16 and widened back. "none": as they are.
+  std::string compression = "none";
 };
 
 class GradientReducer {
@@ -49,6 +52,7 @@ class GradientReducer {
   struct Bucket {
     std::vector<std::size_t> members;  // parameter indices
     torch::Tensor flat;                // their gradients, one after another
+    torch::Tensor wire;                // flat as float16, when compressing
     std::size_t pending = 0;           // members whose gradient has not arrived in this pass
     c10::intrusive_ptr<c10d::Work> work;
   };

@@ -121,6 +121,9 @@ AutoTrainer::AutoTrainer(AutoTrainerOptions options) : run_(std::make_unique<Run
   if (o.devices < 1) fail("'devices' must be >= 1, got " + std::to_string(o.devices));
   if (o.num_nodes < 1) fail("'num_nodes' must be >= 1, got " + std::to_string(o.num_nodes));
   if (!(o.distributed_timeout_s > 0.0)) fail("'distributed_timeout_s' must be > 0");
+  if (o.gradient_compression != "none" && o.gradient_compression != "fp16") {
+    fail("'gradient_compression' must be none or fp16, got '" + o.gradient_compression + "'");
+  }
 }
 
 AutoTrainer::~AutoTrainer() {
@@ -231,6 +234,7 @@ void AutoTrainer::fit(Task& task, DataModule& data, const std::filesystem::path&
       .total_steps = steps_per_epoch * max_epochs, .steps_per_epoch = steps_per_epoch, .max_epochs = max_epochs});
   run.setup = &setup;
   run.train_batches = train_batches;
+  if (run.precision == Precision::fp16_mixed) run.scaler = std::make_unique<GradScaler>();
   state.max_epochs = max_epochs;
   state.epoch = 0;
   state.global_step = 0;
@@ -257,6 +261,7 @@ void AutoTrainer::fit(Task& task, DataModule& data, const std::filesystem::path&
   const auto parameters = task.parameters();
   auto finish = [&](RunStatus status) {
     run.reducer.reset();
+    run.scaler.reset();
     run.setup = nullptr;
     run.task = nullptr;
     run.finish_loggers(status);
@@ -314,11 +319,14 @@ void AutoTrainer::fit(Task& task, DataModule& data, const std::filesystem::path&
                               (last.empty() ? std::string() : ", the last good checkpoint is " + last.string()) +
                               "; lower the learning rate, clip gradients (gradient_clip_val) or check the data");
         }
-        (accumulate > 1 ? out.loss / static_cast<double>(accumulate) : out.loss).backward();
+        const auto step_loss = accumulate > 1 ? out.loss / static_cast<double>(accumulate) : out.loss;
+        (run.scaler ? run.scaler->scale(step_loss) : step_loss).backward();
         if (sync) run.reducer->finish();
         epoch_loss.add(out, batch->size());
         state.metrics["train/loss"] = loss_value;
         if (boundary) {
+          // 16-mixed: gradients back to their true size before clipping; an overflowed step is skipped.
+          const bool finite = run.scaler ? run.scaler->unscale(parameters) : true;
           if (o.gradient_clip_val > 0.0) {
             if (o.gradient_clip_algorithm == "norm") {
               torch::nn::utils::clip_grad_norm_(parameters, o.gradient_clip_val);
@@ -326,7 +334,8 @@ void AutoTrainer::fit(Task& task, DataModule& data, const std::filesystem::path&
               torch::nn::utils::clip_grad_value_(parameters, o.gradient_clip_val);
             }
           }
-          setup.optimizer->step();
+          if (finite) setup.optimizer->step();
+          if (run.scaler) run.scaler->update(!finite);
           setup.optimizer->zero_grad();
           step_scheduler(run, "step");
           ++state.global_step;

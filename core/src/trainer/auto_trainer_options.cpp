@@ -48,6 +48,7 @@ AutoTrainerOptions AutoTrainerOptions::from(const Config& config) {
   read_arg(config, "num_nodes", o.num_nodes);
   read_arg(config, "find_unused_parameters", o.find_unused_parameters);
   read_arg(config, "sync_batchnorm", o.sync_batchnorm);
+  read_arg(config, "gradient_compression", o.gradient_compression);
   read_arg(config, "distributed_timeout_s", o.distributed_timeout_s);
   if (config.contains("precision") && config.raw("precision").is_int64()) {
     o.precision = std::to_string(config.raw("precision").as_int64());  // Lightning accepts precision=32 too
@@ -157,6 +158,7 @@ boost::json::object AutoTrainerOptions::to_json() const {
                            {"num_nodes", num_nodes},
                            {"find_unused_parameters", find_unused_parameters},
                            {"sync_batchnorm", sync_batchnorm},
+                           {"gradient_compression", gradient_compression},
                            {"distributed_timeout_s", distributed_timeout_s},
                            {"precision", precision},
                            {"checkpoint_monitor", checkpoint_monitor},

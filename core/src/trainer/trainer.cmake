@@ -6,6 +6,7 @@ target_sources(autotimm PRIVATE
   ${CMAKE_CURRENT_LIST_DIR}/auto_trainer_options.cpp
   ${CMAKE_CURRENT_LIST_DIR}/trainer_run.cpp
   ${CMAKE_CURRENT_LIST_DIR}/precision.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/grad_scaler.cpp
   ${CMAKE_CURRENT_LIST_DIR}/lr_find.cpp
   ${CMAKE_CURRENT_LIST_DIR}/../tuner/lr_finder.cpp
   ${CMAKE_CURRENT_LIST_DIR}/scale_batch_size.cpp

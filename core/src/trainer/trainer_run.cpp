@@ -78,18 +78,21 @@ std::int64_t int_at(const boost::json::object& meta, const char* key, const fs::
 }  // namespace
 
 Batch AutoTrainer::Run::on_device(const Batch& batch) const {
-  if (device.is_cpu() && !options.channels_last) return batch;
+  const bool bf16 = precision == Precision::bf16_true;
+  if (device.is_cpu() && !options.channels_last && !bf16) return batch;
   Batch moved = batch;
-  moved.images = batch.images.to(device);
+  moved.images = bf16 ? batch.images.to(device, torch::kBFloat16) : batch.images.to(device);
   if (options.channels_last && moved.images.dim() == 4) {
     moved.images = moved.images.contiguous(at::MemoryFormat::ChannelsLast);
   }
-  moved.targets = batch.targets.to(device);
+  moved.targets = bf16 && batch.targets.is_floating_point() ? batch.targets.to(device, torch::kBFloat16)
+                                                             : batch.targets.to(device);
   return moved;
 }
 
 void AutoTrainer::Run::place(Task& the_task) const {
   the_task.to(device);
+  if (precision == Precision::bf16_true) the_task.to(torch::kBFloat16);  // weights, buffers and so the optimizer state
   if (!options.channels_last) return;
   // Convolution weights in NHWC too, so oneDNN converts nothing inside the steps. set_data keeps the parameters
   // the optimizer holds; checkpoints still store plain contiguous tensors.
@@ -172,7 +175,8 @@ void AutoTrainer::Run::start_ddp(Task& the_task) {
   }
   reducer = std::make_unique<distributed::GradientReducer>(
       *group, std::move(trainable), std::move(names),
-      distributed::GradientReducerOptions{.find_unused_parameters = options.find_unused_parameters});
+      distributed::GradientReducerOptions{.find_unused_parameters = options.find_unused_parameters,
+                                          .compression = options.gradient_compression});
 }
 
 void AutoTrainer::Run::prepare(Task& the_task, const std::string& stage) {
@@ -188,14 +192,23 @@ void AutoTrainer::Run::prepare(Task& the_task, const std::string& stage) {
     throw ConfigError("AutoTrainer: accelerator '" + options.accelerator +
                       "' asked for, but this libtorch sees no CUDA device; use accelerator cpu or auto");
   }
+  const auto check_precision = [&] {
+    if (precision == Precision::fp16_mixed && !device.is_cuda()) {
+      throw ConfigError("AutoTrainer: precision '16-mixed' (float16 autocast with dynamic loss scaling) runs on CUDA, "
+                        "and this run is on the CPU; use bf16-mixed, which needs no loss scaling and runs fast on "
+                        "CPUs with AVX-512 BF16");
+    }
+  };
   if (stage == "predict" || stage == "tune") {  // these leave no run folder, logs or checkpoints, and run alone
     device = options.accelerator != "cpu" && cuda_available ? torch::Device(torch::kCUDA, 0) : torch::Device(torch::kCPU);
+    check_precision();
     return;
   }
   join_distributed();
   const int local_rank = group != nullptr ? group->environment().local_rank : 0;
   device = options.accelerator != "cpu" && cuda_available ? torch::Device(torch::kCUDA, static_cast<c10::DeviceIndex>(local_rank))
                                                           : torch::Device(torch::kCPU);
+  check_precision();
 
   // Only rank 0 logs and writes; every rank knows the run folder (checkpoint paths, "best").
   if (loggers.empty() && !is_dev_run() && state.is_global_zero) make_loggers();
@@ -315,6 +328,11 @@ void AutoTrainer::Run::save_checkpoint(const fs::path& path) {
                            {"batches_done", batches_done},
                            {"train_batches", train_batches}};
   if (auto config = task->data_config()) meta["data_config"] = data_config_to_json(*config);
+  if (scaler) {
+    boost::json::object scaler_state;
+    for (const auto& [key, value] : scaler->state()) scaler_state[key] = value;
+    meta["grad_scaler"] = std::move(scaler_state);
+  }
   if (setup != nullptr) {
     for (auto& [key, tensor] : optimizer_state_tensors(*setup->optimizer)) checkpoint.tensors[key] = tensor;
     meta["optimizer"] = setup->optimizer_name;
@@ -369,6 +387,11 @@ void AutoTrainer::Run::restore(const Checkpoint& checkpoint, const fs::path& pat
     std::map<std::string, double> values;
     for (const auto& [key, value] : object_at(scheduler, "state", path)) values[key] = value.to_number<double>();
     setup->scheduler->load_state(values);
+  }
+  if (const auto* saved = checkpoint.meta.if_contains("grad_scaler"); scaler && saved && saved->is_object()) {
+    std::map<std::string, double> values;
+    for (const auto& [key, value] : saved->as_object()) values[key] = value.to_number<double>();
+    scaler->load_state(values);
   }
   if (const auto it = checkpoint.tensors.find(kRngKey); it != checkpoint.tensors.end()) {
     auto generator = at::detail::getDefaultCPUGenerator();

@@ -10,6 +10,7 @@
 #include "autotimm/trainer/auto_trainer.hpp"
 #include "autotimm/trainer/callbacks.hpp"
 #include "autotimm/trainer/checkpoint.hpp"
+#include "autotimm/trainer/grad_scaler.hpp"
 #include "autotimm/trainer/precision.hpp"
 #include "../distributed/gradient_reducer.hpp"
 #include "../distributed/process_group.hpp"
@@ -59,6 +60,7 @@ struct AutoTrainer::Run final : public TrainerHandle {
   std::int64_t train_batches = 0;      // per epoch
   ModelCheckpoint* model_checkpoint = nullptr;
   std::unique_ptr<distributed::GradientReducer> reducer;  // fit under ddp
+  std::unique_ptr<GradScaler> scaler;                     // fit in 16-mixed
   std::vector<torch::Tensor> buffers;                     // synced from rank 0 before each synced step
 
   // TrainerHandle

@@ -65,6 +65,8 @@ struct AutoTrainerOptions {
   /// BatchNorm layers (autotimm::layers::BatchNorm2d, which the families build) normalise training batches with
   /// statistics over every rank, as one process with the combined batch would; two small collectives per layer.
   bool sync_batchnorm = false;
+  /// none, or fp16: gradients cross the network as float16 (half the bytes; see docs/training.md).
+  std::string gradient_compression = "none";
   /// How long a collective or the rendezvous may wait for the other ranks before the run fails.
   double distributed_timeout_s = 1800.0;
   /// 32 (32-true), or bf16-mixed (bf16): forward passes and losses under autocast to bfloat16, weights, gradients

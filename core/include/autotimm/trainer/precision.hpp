@@ -16,13 +16,17 @@ namespace autotimm {
 enum class Precision {
   fp32,        ///< "32", "32-true"
   bf16_mixed,  ///< "bf16-mixed", "bf16": forward and loss under autocast to bfloat16, fp32 weights and optimizer
+  fp16_mixed,  ///< "16-mixed", "16": CUDA only; autocast to float16, fp32 weights, dynamic loss scaling
+  bf16_true,   ///< "bf16-true": weights, buffers, optimizer state and inputs in bfloat16, no autocast
 };
 
-/// The setting named `text`. ConfigError listing what this build supports for anything else, with the reason for the
-/// names Lightning knows that this build does not run (16-mixed needs CUDA loss scaling, bf16-true, 64).
+/// The setting named `text`. ConfigError listing the supported names for anything else (16-true and 64 included).
 AUTOTIMM_API Precision parse_precision(const std::string& text);
 
-/// Autocast on `device` to the precision's lower dtype while it lives (nothing for fp32); the previous autocast
+/// The dtype the weights live in: bfloat16 for bf16-true, else float32.
+AUTOTIMM_API at::ScalarType weight_dtype(Precision precision);
+
+/// Autocast on `device` to the precision's lower dtype while it lives (nothing for fp32 and bf16-true); the previous autocast
 /// state and dtype come back at the end and the cast cache is cleared, as torch.autocast does on exit.
 class AUTOTIMM_API AutocastScope {
  public:
