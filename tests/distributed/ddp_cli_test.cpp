@@ -3,7 +3,10 @@
 // failing the run with a message; two "hosts" on network namespaces (as root).
 #include <gtest/gtest.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -161,14 +164,27 @@ TEST_F(DdpCli, SyncBatchNormTrainsAResNetLikeOneProcessWithTheCombinedBatch) {
   EXPECT_GT(largest, 1e-2);
 }
 
+/// A loopback port nobody listens on now (the kernel's pick).
+int free_port() {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t length = sizeof(addr);
+  const bool ok = fd >= 0 && ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0 &&
+                  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &length) == 0;
+  if (fd >= 0) ::close(fd);
+  return ok ? ntohs(addr.sin_port) : 29400;
+}
+
 /// Rank 0 and rank 1 as separate processes started by hand (as a user's own launcher would), rank 1's pid known.
 struct TwoRanks {
   std::future<testing::CommandResult> rank0, rank1;
   fs::path pid_file;
 
   TwoRanks(const fs::path& dir, const std::string& command) : pid_file(dir / "rank1.pid") {
-    const std::string common = "WORLD_SIZE=2 MASTER_ADDR=127.0.0.1 MASTER_PORT=" +
-                               std::to_string(29400 + ::getpid() % 500) + " OMP_NUM_THREADS=1 ";
+    const std::string common = "WORLD_SIZE=2 MASTER_ADDR=127.0.0.1 MASTER_PORT=" + std::to_string(free_port()) +
+                               " OMP_NUM_THREADS=1 ";
     rank1 = std::async(std::launch::async, [=, this] {
       return run_command("sh -c 'echo $$ > " + pid_file.string() + "; exec env RANK=1 " + common + kCli + " " +
                          command + "'");
