@@ -220,17 +220,25 @@ std::vector<std::string> own_arguments() {
   return args;
 }
 
-/// The copies rank 0 started, until they exit; the watcher thread reaps them.
-std::mutex g_peers_mutex;
-std::vector<std::pair<pid_t, int>> g_peers;  // pid, rank
+/// The copies rank 0 started, until they exit; the watcher thread reaps them. Never destroyed: the detached
+/// watcher may still be polling while static objects are destroyed at exit.
+struct Peers {
+  std::mutex mutex;
+  std::vector<std::pair<pid_t, int>> running;  // pid, rank
+};
+Peers& peers() {
+  static auto* instance = new Peers();
+  return *instance;
+}
 
 /// Reaps the copies as they finish; one that fails ends this process too, naming it, instead of leaving this rank
 /// waiting for it until the timeout.
 void watch_peers() {
   for (;;) {
     {
-      std::lock_guard<std::mutex> lock(g_peers_mutex);
-      for (auto it = g_peers.begin(); it != g_peers.end();) {
+      std::lock_guard<std::mutex> lock(peers().mutex);
+      auto& running = peers().running;
+      for (auto it = running.begin(); it != running.end();) {
         int status = 0;
         if (::waitpid(it->first, &status, WNOHANG) == 0) {
           ++it;
@@ -238,14 +246,14 @@ void watch_peers() {
         }
         if (exit_code_of(status) != 0) {
           spdlog::error("distributed: rank {} {}; stopping the run", it->second, describe_status(status));
-          for (const auto& [other, rank] : g_peers) {
+          for (const auto& [other, rank] : running) {
             if (other != it->first) ::kill(other, SIGTERM);
           }
           std::_Exit(1);
         }
-        it = g_peers.erase(it);
+        it = running.erase(it);
       }
-      if (g_peers.empty()) return;
+      if (running.empty()) return;
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
@@ -255,17 +263,21 @@ void watch_peers() {
 void wait_for_peers() {
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
   for (;;) {
-    std::vector<pid_t> left;
     {
-      std::lock_guard<std::mutex> lock(g_peers_mutex);
-      for (const auto& [pid, rank] : g_peers) left.push_back(pid);
-    }
-    if (left.empty()) return;
-    if (std::chrono::steady_clock::now() >= deadline) {
-      spdlog::warn("distributed: {} rank process(es) still running a minute after rank 0 finished; stopping them",
-                   left.size());
-      for (const pid_t pid : left) ::kill(pid, SIGKILL);
-      return;
+      std::lock_guard<std::mutex> lock(peers().mutex);
+      auto& running = peers().running;
+      if (running.empty()) return;
+      if (std::chrono::steady_clock::now() >= deadline) {
+        spdlog::warn("distributed: {} rank process(es) still running a minute after rank 0 finished; stopping them",
+                     running.size());
+        for (const auto& [pid, rank] : running) {
+          ::kill(pid, SIGKILL);
+          int status = 0;
+          ::waitpid(pid, &status, 0);
+        }
+        running.clear();  // the watcher finds none left and returns
+        return;
+      }
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
@@ -293,11 +305,11 @@ void spawn_local_peers(int devices) {
     vars["OMP_NUM_THREADS"] = std::to_string(std::max(1, available_cores() / devices));
   }
   {
-    std::lock_guard<std::mutex> lock(g_peers_mutex);
+    std::lock_guard<std::mutex> lock(peers().mutex);
     for (int rank = 1; rank < devices; ++rank) {
       vars["RANK"] = std::to_string(rank);
       vars["LOCAL_RANK"] = std::to_string(rank);
-      g_peers.emplace_back(start_process(exe, args, environment_with(vars)), rank);
+      peers().running.emplace_back(start_process(exe, args, environment_with(vars)), rank);
     }
   }
   env.export_to_env();  // this process is rank 0 from now on, for this trainer and any later one
