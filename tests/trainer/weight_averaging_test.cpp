@@ -144,7 +144,8 @@ TEST(WeightAveraging, AResumedRunEndsWhereAnUninterruptedOneDoes) {
 TEST(WeightAveraging, SwaIsTheEqualAverageOfTheEpochEndsFromItsStartEpoch) {
   TempDir root;
   auto recorder = std::make_shared<WeightRecorder>();
-  auto swa = std::make_shared<WeightAveraging>(WeightAveragingOptions{.kind = "swa", .swa_epoch_start = 1});
+  auto swa = std::make_shared<WeightAveraging>(
+      WeightAveragingOptions{.kind = "swa", .swa_epoch_start = 1, .update_bn = false});
   ImageClassifier model(tiny_classifier_options());
   ImageDataModule data(color_data_options());
   AutoTrainer trainer(averaging_trainer(root.path(), 3, {recorder, swa}));
@@ -159,6 +160,66 @@ TEST(WeightAveraging, SwaIsTheEqualAverageOfTheEpochEndsFromItsStartEpoch) {
   expect_weights_near(snapshot(model), expected, 1e-6, "the model after fit");
 }
 
+/// The learning rate of every training batch, by epoch.
+struct LrRecorder : Callback {
+  std::vector<std::vector<double>> by_epoch;
+  void on_train_epoch_start(TrainingState& state) override { by_epoch.emplace_back(); }
+  void on_train_batch_end(TrainingState& state) override {
+    by_epoch.back().push_back(state.trainer->learning_rates().front());
+  }
+};
+
+TEST(WeightAveraging, SwaLrAnnealsFromTheRateAtItsStartAndSuspendsTheTasksScheduler) {
+  TempDir root;
+  auto options = tiny_classifier_options();
+  options.lr = 0.1;
+  options.scheduler = "cosine";  // per step: it would move the rate within every epoch
+  auto recorder = std::make_shared<LrRecorder>();
+  auto swa = std::make_shared<WeightAveraging>(WeightAveragingOptions{
+      .kind = "swa", .swa_epoch_start = 1, .swa_lr = 0.01, .annealing_epochs = 2, .annealing_strategy = "linear",
+      .update_bn = false});
+  ImageClassifier model(options);
+  ImageDataModule data(color_data_options());
+  AutoTrainer trainer(averaging_trainer(root.path(), 4, {swa, recorder}));
+  trainer.fit(model, data);
+  ASSERT_EQ(recorder->by_epoch.size(), 4u);
+  EXPECT_NE(recorder->by_epoch[0].front(), recorder->by_epoch[0].back()) << "the task's cosine schedule ran in epoch 0";
+  const double start = recorder->by_epoch[1].front();
+  for (const double lr : recorder->by_epoch[1]) EXPECT_DOUBLE_EQ(lr, start) << "suspended from the first SWA epoch";
+  for (const double lr : recorder->by_epoch[2]) EXPECT_NEAR(lr, (start + 0.01) / 2, 1e-12) << "half way";
+  for (const double lr : recorder->by_epoch[3]) EXPECT_NEAR(lr, 0.01, 1e-12) << "then swa_lr";
+}
+
+/// The num_batches_tracked of every BatchNorm of `model`.
+std::vector<std::int64_t> batches_tracked(const torch::nn::Module& model) {
+  std::vector<std::int64_t> out;
+  for (const auto& [key, tensor] : state_dict(model)) {
+    if (key.ends_with("num_batches_tracked")) out.push_back(tensor.item<std::int64_t>());
+  }
+  return out;
+}
+
+TEST(WeightAveraging, SwaRecomputesBatchNormStatisticsForTheAverage) {
+  for (const bool update : {true, false}) {
+    SCOPED_TRACE(update ? "update_bn" : "no update_bn");
+    TempDir root;
+    auto swa = std::make_shared<WeightAveraging>(
+        WeightAveragingOptions{.kind = "swa", .swa_epoch_start = 1, .update_bn = update});
+    ImageClassifier model(tiny_classifier_options());
+    ImageDataModule data(color_data_options());
+    AutoTrainer trainer(averaging_trainer(root.path(), 3, {swa}));
+    trainer.fit(model, data);
+    const auto tracked = batches_tracked(model);
+    ASSERT_FALSE(tracked.empty());
+    // One pass over the 36 training images in batches of 8 from reset statistics, or the 9 training steps' count.
+    for (const auto n : tracked) EXPECT_EQ(n, update ? 5 : 9);
+    const auto saved = read_checkpoint(trainer.last_model_path()).with_prefix("model.");
+    for (const auto& [key, tensor] : state_dict(model)) {
+      EXPECT_TRUE(torch::equal(saved.at(key), tensor)) << key << ": last.ckpt holds what the model holds";
+    }
+  }
+}
+
 TEST(WeightAveraging, ConfigNamesAndBadOptions) {
   auto config = Config::parse(R"({"decay": 0.99, "warmup": false})", "ema");
   auto callback = registry().callbacks().get("ema").factory(config);
@@ -171,6 +232,16 @@ TEST(WeightAveraging, ConfigNamesAndBadOptions) {
             "WeightAveraging (ema): decay must be in (0, 1), got 1.000000");
   EXPECT_EQ(error_text([] { WeightAveraging(WeightAveragingOptions{.kind = "mean"}); }),
             "WeightAveraging (mean): kind must be ema or swa");
+  auto swa_config = Config::parse(R"({"swa_epoch_start": 2, "swa_lr": 0.05, "annealing_epochs": 3,
+                                      "annealing_strategy": "linear", "update_bn": false})", "swa");
+  auto swa_callback = registry().callbacks().get("swa").factory(swa_config);
+  swa_config.expect_all_used();
+  const auto& o = dynamic_cast<WeightAveraging&>(*swa_callback).options();
+  EXPECT_EQ(o.swa_lr, 0.05);
+  EXPECT_EQ(o.annealing_epochs, 3);
+  EXPECT_FALSE(o.update_bn);
+  EXPECT_EQ(error_text([] { WeightAveraging(WeightAveragingOptions{.kind = "swa", .annealing_strategy = "step"}); }),
+            "WeightAveraging (swa): annealing_strategy must be cos or linear, got 'step'");
 }
 
 }  // namespace

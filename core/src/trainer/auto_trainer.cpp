@@ -58,7 +58,7 @@ struct LossAverage {
 
 void step_scheduler(AutoTrainer::Run& run, const char* interval) {
   auto* scheduler = run.setup ? run.setup->scheduler.get() : nullptr;
-  if (scheduler == nullptr || scheduler->interval() != interval) return;
+  if (scheduler == nullptr || scheduler->interval() != interval || run.scheduler_suspended) return;
   if (!scheduler->needs_metric()) {
     scheduler->step();
     return;
@@ -233,6 +233,7 @@ void AutoTrainer::fit(Task& task, DataModule& data, const std::filesystem::path&
   OptimizerSetup setup = task.configure_optimizers(SchedulerContext{
       .total_steps = steps_per_epoch * max_epochs, .steps_per_epoch = steps_per_epoch, .max_epochs = max_epochs});
   run.setup = &setup;
+  run.data = &data;
   run.train_batches = train_batches;
   if (run.precision == Precision::fp16_mixed) run.scaler = std::make_unique<GradScaler>();
   state.max_epochs = max_epochs;
@@ -262,6 +263,8 @@ void AutoTrainer::fit(Task& task, DataModule& data, const std::filesystem::path&
   auto finish = [&](RunStatus status) {
     run.reducer.reset();
     run.scaler.reset();
+    run.scheduler_suspended = false;
+    run.data = nullptr;
     run.setup = nullptr;
     run.task = nullptr;
     run.finish_loggers(status);

@@ -161,7 +161,7 @@ void AutoTrainer::Run::start_ddp(Task& the_task) {
   if (options.sync_batchnorm) {
     // Only the SDK's BatchNorm2d can synchronise; torch's own in a third-party model is named, not silently skipped.
     std::int64_t synced = 0;
-    for (const auto& item : the_task.named_modules()) {
+    for (const auto& item : the_task.named_modules("", /*include_self=*/false)) {
       if (dynamic_cast<const layers::BatchNorm2dImpl*>(item.value().get()) != nullptr) {
         ++synced;
       } else if (dynamic_cast<const torch::nn::BatchNorm2dImpl*>(item.value().get()) != nullptr ||

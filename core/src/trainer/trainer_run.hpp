@@ -61,6 +61,8 @@ struct AutoTrainer::Run final : public TrainerHandle {
   ModelCheckpoint* model_checkpoint = nullptr;
   std::unique_ptr<distributed::GradientReducer> reducer;  // fit under ddp
   std::unique_ptr<GradScaler> scaler;                     // fit in 16-mixed
+  DataModule* data = nullptr;                             // during fit
+  bool scheduler_suspended = false;                       // a callback (SWA) drives the learning rate
   std::vector<torch::Tensor> buffers;                     // synced from rank 0 before each synced step
 
   // TrainerHandle

@@ -1,7 +1,7 @@
 #pragma once
 // Weight averaging callbacks: an exponential moving average of the weights (timm's ModelEmaV3), or stochastic weight
-// averaging (an equal average of the weights at the end of each epoch from swa_epoch_start on, Lightning's
-// StochasticWeightAveraging without the learning-rate schedule). Validation runs on the averaged weights, checkpoints
+// averaging (an equal average of the weights at the end of each epoch from swa_epoch_start on, with SWALR's
+// learning-rate annealing and a BatchNorm pass at the end, as Lightning's StochasticWeightAveraging). Validation runs on the averaged weights, checkpoints
 // store them as the model's weights (so test, predict and load_from_checkpoint use them) with the raw training
 // weights beside them for resuming, and after fit the model holds the average.
 //
@@ -13,7 +13,9 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
+#include <vector>
 #include <variant>
 
 #include "autotimm/callback.hpp"
@@ -48,6 +50,14 @@ struct WeightAveragingOptions {
   std::int64_t start_step = 0;            ///< ema: the first optimizer step that updates (before it: a copy)
   /// swa: the first epoch averaged, as an index (>= 1) or a fraction of max_epochs (< 1).
   double swa_epoch_start = 0.8;
+  /// swa: from swa_epoch_start the learning rate goes from its value then to swa_lr over annealing_epochs (then
+  /// stays), in place of the task's scheduler, as torch's SWALR; none: the task's schedule goes on.
+  std::optional<double> swa_lr = {};
+  std::int64_t annealing_epochs = 10;
+  std::string annealing_strategy = "cos";  ///< cos or linear
+  /// swa: after fit, the BatchNorm statistics of the averaged weights are recomputed with one pass over the training
+  /// data (averaged weights and averaged statistics do not match), and last.ckpt is rewritten with them.
+  bool update_bn = true;
   /// Also average the buffers (BatchNorm statistics) instead of taking the model's, as timm's EMA does.
   bool average_buffers = true;
   static AUTOTIMM_API WeightAveragingOptions from(const Config& config, const std::string& kind);
@@ -58,8 +68,8 @@ class AUTOTIMM_API WeightAveraging : public Callback, public CallbackTensors {
   explicit WeightAveraging(WeightAveragingOptions options = {});
 
   void on_fit_start(TrainingState& state) override;
+  void on_train_epoch_start(TrainingState& state) override;
   void on_train_batch_end(TrainingState& state) override;
-  void on_train_epoch_end(TrainingState& state) override;
   void on_validation_start(TrainingState& state) override;
   void on_validation_end(TrainingState& state) override;
   void on_fit_end(TrainingState& state) override;
@@ -86,12 +96,16 @@ class AUTOTIMM_API WeightAveraging : public Callback, public CallbackTensors {
   /// Puts the average into the model, keeping the raw weights aside (swap_back undoes it).
   void swap_in(const torch::nn::Module& model);
   void swap_back(const torch::nn::Module& model);
+  std::int64_t swa_start_epoch(std::int64_t max_epochs) const;
+  /// swa: BatchNorm running statistics of the model recomputed over the training data.
+  void recompute_batch_norm(TrainingState& state);
 
   WeightAveragingOptions options_;
   std::map<std::string, torch::Tensor> average_;
   std::map<std::string, torch::Tensor> raw_;  // the training weights while the average is in the model
   std::int64_t updates_ = 0;
   std::int64_t last_step_ = -1;
+  std::vector<double> initial_lrs_;  // swa_lr: each param group's learning rate when the annealing began
   bool restored_ = false;
 };
 

@@ -256,12 +256,17 @@ TEST_F(TensorBoardTest, FirstRecordAndScalars) {
 }
 
 TEST_F(TensorBoardTest, FileNamePattern) {
-  const auto t0 = static_cast<long long>(std::time(nullptr));
+  // The writer's clock (std::time reads a coarser one that may still show the previous second).
+  const auto now = [] {
+    return static_cast<long long>(
+        std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count());
+  };
+  const auto t0 = now();
   auto first = make_here({{"name", "a"}});
   auto second = make_here({{"name", "b"}});
   first->log_text("x", "y", 0);
   second->log_text("x", "y", 0);
-  const auto t1 = static_cast<long long>(std::time(nullptr));
+  const auto t1 = now();
   char host[256] = {};
   ASSERT_EQ(::gethostname(host, sizeof host - 1), 0);
   const std::regex pattern(R"(^events\.out\.tfevents\.(\d{10})\.(.+)\.(\d+)\.(\d+)$)");
