@@ -14,6 +14,7 @@
 #include "autotimm/backbones.hpp"
 #include "autotimm/runtime.hpp"
 #include "autotimm/trainer/precision.hpp"
+#include "median_time.hpp"
 
 namespace {
 
@@ -55,16 +56,7 @@ Args parse(int argc, char** argv) {
 
 template <class Step>
 double median_images_per_second(const Args& args, Step&& step) {
-  for (int i = 0; i < args.warmup; ++i) step();
-  std::vector<double> rates;
-  for (int i = 0; i < args.runs; ++i) {
-    const auto start = std::chrono::steady_clock::now();
-    step();
-    const std::chrono::duration<double> seconds = std::chrono::steady_clock::now() - start;
-    rates.push_back(static_cast<double>(args.batch) / seconds.count());
-  }
-  std::sort(rates.begin(), rates.end());
-  return rates[rates.size() / 2];
+  return static_cast<double>(args.batch) / autotimm::bench::median_seconds(args.warmup, args.runs, step);
 }
 
 }  // namespace

@@ -20,6 +20,7 @@
 #include "autotimm/distributed/launch.hpp"
 #include "autotimm/runtime.hpp"
 #include "gradient_reducer.hpp"
+#include "median_time.hpp"
 #include "process_group.hpp"
 
 namespace {
@@ -55,19 +56,6 @@ Args parse(int argc, char** argv) {
     throw std::invalid_argument("runs, batch, size and ranks must be > 0");
   }
   return args;
-}
-
-template <class Step>
-double median_seconds(const Args& args, Step&& step) {
-  for (int i = 0; i < args.warmup; ++i) step();
-  std::vector<double> times;
-  for (int i = 0; i < args.runs; ++i) {
-    const auto start = std::chrono::steady_clock::now();
-    step();
-    times.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
-  }
-  std::sort(times.begin(), times.end());
-  return times[times.size() / 2];
 }
 
 }  // namespace
@@ -109,9 +97,9 @@ int main(int argc, char** argv) try {
     if (sync && reducer) reducer->finish();
     optimizer.step();
   };
-  const double synced = median_seconds(args, [&] { step(true); });
+  const double synced = bench::median_seconds(args.warmup, args.runs, [&] { step(true); });
   if (group) group->barrier("between the timings");
-  const double alone = median_seconds(args, [&] { step(false); });
+  const double alone = bench::median_seconds(args.warmup, args.runs, [&] { step(false); });
   if (group) group->barrier("the end");
   const int world = env ? env->world_size : 1;
   if (!env || env->rank == 0) {

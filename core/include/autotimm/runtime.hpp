@@ -14,6 +14,9 @@ struct RuntimeSettings {
   bool malloc_tuned = false;    ///< whether the allocator was set up for reuse
 };
 
+/// The cores this process may run on (its CPU affinity), at least 1.
+AUTOTIMM_API int available_cores();
+
 /// Applies the settings the first time it is called; later calls return what was applied.
 AUTOTIMM_API RuntimeSettings configure_runtime();
 

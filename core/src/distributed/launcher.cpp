@@ -21,6 +21,7 @@
 #include <spdlog/spdlog.h>
 
 #include "autotimm/error.hpp"
+#include "autotimm/runtime.hpp"
 #include "environment.hpp"
 
 extern char** environ;
@@ -89,12 +90,6 @@ int exit_code_of(int status) {
 std::string describe_status(int status) {
   if (WIFSIGNALED(status)) return std::string("was killed by signal ") + ::strsignal(WTERMSIG(status));
   return "exited with code " + std::to_string(exit_code_of(status));
-}
-
-int available_cores() {
-  cpu_set_t set;
-  CPU_ZERO(&set);
-  return ::sched_getaffinity(0, sizeof(set), &set) == 0 ? std::max(1, CPU_COUNT(&set)) : 1;
 }
 
 /// Ranks started by this process, signalled from the handlers below.

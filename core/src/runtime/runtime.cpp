@@ -13,7 +13,6 @@
 #include <spdlog/spdlog.h>
 
 namespace autotimm {
-namespace {
 
 int available_cores() {
   cpu_set_t set;
@@ -24,6 +23,8 @@ int available_cores() {
   }
   return 1;
 }
+
+namespace {
 
 int requested_threads() {
   if (const char* env = std::getenv("OMP_NUM_THREADS")) {
