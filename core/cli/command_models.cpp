@@ -50,6 +50,7 @@ int run_info(const std::vector<std::string>& args) {
                            {"architecture", net->pretrained_cfg().architecture},
                            {"num_params", parameter_count(*net)},
                            {"num_features", net->num_features()},
+                           {"head_hidden_size", net->head_hidden_size()},
                            {"num_classes", net->num_classes()},
                            {"feature_info", std::move(features)},
                            {"pretrained_cfg", pretrained_cfg_to_json(net->pretrained_cfg())}};
@@ -59,6 +60,7 @@ int run_info(const std::vector<std::string>& args) {
   }
   std::cout << "name          " << name << "\narchitecture  " << net->pretrained_cfg().architecture
             << "\nparameters    " << parameter_count(*net) << "\nnum_features  " << net->num_features()
+            << "\nhead_hidden   " << net->head_hidden_size()
             << "\nnum_classes   " << net->num_classes() << "\nfeature_info\n";
   for (const auto& f : net->feature_info()) {
     std::cout << "  " << f.module << ": " << f.num_chs << " channels, reduction " << f.reduction << "\n";

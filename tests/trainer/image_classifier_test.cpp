@@ -37,6 +37,19 @@ TEST(ImageClassifier, ForwardAndPredict) {
   EXPECT_TRUE(saw_head);
 }
 
+TEST(ImageClassifier, HeadTakesTheBackbonesPreLogitsWidth) {
+  // MobileNet-V3's own conv_head widens the pooled 288 features to 1024: the task's head must take 1024.
+  auto options = tiny_classifier_options();
+  options.backbone = "mobilenetv3_small_050";
+  options.num_classes = 5;
+  ImageClassifier model(options);
+  model.eval();
+  EXPECT_EQ(model.forward(torch::rand({2, 3, 32, 32})).sizes(), (std::vector<std::int64_t>{2, 5}));
+  auto params = model.named_parameters();
+  ASSERT_TRUE(params.contains("head.fc.weight"));
+  EXPECT_EQ(params["head.fc.weight"].sizes(), (std::vector<std::int64_t>{5, 1024}));
+}
+
 TEST(ImageClassifier, MultiLabelThresholdsSigmoids) {
   auto options = tiny_classifier_options();
   options.num_classes = 3;

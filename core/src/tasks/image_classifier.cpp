@@ -75,7 +75,7 @@ ImageClassifier::ImageClassifier(ImageClassifierOptions options, Registry* regis
 }
 
 void ImageClassifier::build_head() {
-  boost::json::object head_json{{"in_features", backbone_->num_features()},
+  boost::json::object head_json{{"in_features", backbone_->head_hidden_size()},
                                 {"num_classes", options_.num_classes},
                                 {"dropout", options_.head_dropout}};
   Config head_args(std::move(head_json), "options of head '" + options_.head + "'");

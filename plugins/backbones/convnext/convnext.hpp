@@ -80,7 +80,7 @@ class ConvNeXtImpl : public Backbone {
   /// Channels of forward_features' output: dims[3] (timm's num_features). The pre-logits are head_hidden_size wide
   /// when that is set (timm's head_hidden_size).
   std::int64_t num_features() const override { return options_.dims.back(); }
-  std::int64_t head_hidden_size() const;
+  std::int64_t head_hidden_size() const override;
   std::int64_t num_classes() const override { return options_.num_classes; }
   /// A fresh classifier for `num_classes` (0: none) on the model's device and dtype; the pool type and the hidden
   /// layer are kept.

@@ -16,7 +16,7 @@
 namespace autotimm::classification {
 
 struct ClassificationHeadOptions {
-  std::int64_t in_features = 0;  ///< channels of the backbone's pooled features (its num_features())
+  std::int64_t in_features = 0;  ///< channels of the backbone's pooled features (its head_hidden_size())
   std::int64_t num_classes = 0;
   double dropout = 0.0;          ///< probability, before the linear layer (ImageClassifier's head_dropout)
 

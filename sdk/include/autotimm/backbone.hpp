@@ -32,9 +32,12 @@ class AUTOTIMM_API Backbone : public torch::nn::Module {
 
   /// One entry per stage that forward_intermediates can return.
   virtual const std::vector<FeatureInfo>& feature_info() const = 0;
-  /// Channels of forward_features' output (timm's num_features). Pre-logits are this wide with the usual pools and
-  /// twice as wide with catavgmax.
+  /// Channels of forward_features' output (timm's num_features).
   virtual std::int64_t num_features() const = 0;
+  /// Width of the pre-logits, forward_head(x, true), with a single pool (twice this with catavgmax): num_features, or
+  /// the width of a head layer of the backbone's own before the classifier (MobileNet-V3's conv_head, ConvNeXt's
+  /// head_hidden_size). timm's head_hidden_size; a task's head takes this many features.
+  virtual std::int64_t head_hidden_size() const { return num_features(); }
   virtual std::int64_t num_classes() const = 0;
   /// Replaces the classifier; 0 makes the model headless (forward returns pooled features).
   virtual void reset_classifier(std::int64_t num_classes) = 0;

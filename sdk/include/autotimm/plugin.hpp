@@ -27,8 +27,9 @@ class Registrar;
 /// TrainerHandle is new, and Logger gained log_dir, name and version.
 /// Major 4: LoggerEntry gained sync (offline runs sent later). Minor 1: layers::BatchNorm2d, which distributed runs
 /// can synchronise, exported by libautotimm.
-inline constexpr std::uint32_t kPluginAbiMajor = 4;
-inline constexpr std::uint32_t kPluginAbiMinor = 1;
+/// Major 5: Backbone gained head_hidden_size (the pre-logits width where a backbone's own head layer changes it).
+inline constexpr std::uint32_t kPluginAbiMajor = 5;
+inline constexpr std::uint32_t kPluginAbiMinor = 0;
 
 /// Name of the exported entry point (and, in a static build, the prefix of its per-plugin twin).
 inline constexpr const char* kPluginEntryPoint = "autotimm_plugin_descriptor";

@@ -40,7 +40,7 @@ inline void check_backbone_conformance(Registry& registry, const std::string& na
   const auto features = net->forward_features(x);
   EXPECT_TRUE(torch::allclose(net->forward_head(features), logits, 1e-5, 1e-5));
   const auto pre_logits = net->forward_head(features, /*pre_logits=*/true);
-  EXPECT_EQ(pre_logits.sizes(), torch::IntArrayRef({options.batch, net->num_features()}));
+  EXPECT_EQ(pre_logits.sizes(), torch::IntArrayRef({options.batch, net->head_hidden_size()}));
 
   const auto& info = net->feature_info();
   EXPECT_NO_THROW(validate_feature_info(info, name));
@@ -75,7 +75,7 @@ inline void check_backbone_conformance(Registry& registry, const std::string& na
   net->reset_classifier(0);
   EXPECT_EQ(net->num_classes(), 0);
   const auto pooled = net->forward(x);
-  EXPECT_EQ(pooled.sizes(), torch::IntArrayRef({options.batch, net->num_features()}));
+  EXPECT_EQ(pooled.sizes(), torch::IntArrayRef({options.batch, net->head_hidden_size()}));
   EXPECT_TRUE(torch::allclose(pooled, pre_logits, 1e-5, 1e-5));
 }
 
