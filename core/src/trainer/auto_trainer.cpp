@@ -171,10 +171,7 @@ std::map<std::string, double> evaluate(AutoTrainer::Run& run, Task& task, const 
     auto batch = pass.next();
     if (!batch) break;
     state.batch_idx = i;
-    const auto out = [&] {
-      AutocastScope autocast(run.precision, run.device);
-      return task.evaluation_step(run.on_device(*batch), stage);
-    }();
+    const auto out = run.evaluation_step(task, *batch, stage);
     average.add(out, batch->size());
     run.each_callback([&](Callback& c) { is_test ? c.on_test_batch_end(state) : c.on_validation_batch_end(state); });
   }
@@ -309,11 +306,8 @@ void AutoTrainer::fit(Task& task, DataModule& data, const std::filesystem::path&
           run.reducer->arm();
           run.group->broadcast(run.buffers);
         }
-        const StepOutput out = [&] {
-          AutocastScope autocast(run.precision, run.device);
-          return task.training_step(run.on_device(*batch),
-                                    {.epoch = epoch, .batch_idx = batch_idx, .global_step = state.global_step});
-        }();
+        const StepOutput out =
+            run.training_step(task, *batch, {.epoch = epoch, .batch_idx = batch_idx, .global_step = state.global_step});
         const double loss_value = out.loss.detach().item<double>();
         if (!std::isfinite(loss_value)) {
           const auto last = run.model_checkpoint ? run.model_checkpoint->last_model_path() : std::filesystem::path();

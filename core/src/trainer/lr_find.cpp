@@ -65,11 +65,8 @@ LrFinderResult AutoTrainer::lr_find(Task& task, DataModule& data, const LrFinder
                                                     : options.min_lr + (options.max_lr - options.min_lr) * t;
     for (auto& group : setup.optimizer->param_groups()) group.options().set_lr(lr);
     setup.optimizer->zero_grad();
-    const StepOutput out = [&] {
-      AutocastScope autocast(run.precision, run.device);
-      return task.training_step(run.on_device(*batch),
-                                {.epoch = static_cast<std::int64_t>(epoch), .batch_idx = i, .global_step = i});
-    }();
+    const StepOutput out =
+        run.training_step(task, *batch, {.epoch = static_cast<std::int64_t>(epoch), .batch_idx = i, .global_step = i});
     const double loss = out.loss.detach().item<double>();
     if (!std::isfinite(loss)) {
       result.stopped_early = true;  // diverged: the rates from here on say nothing more

@@ -73,10 +73,7 @@ BatchSizeFinderResult AutoTrainer::scale_batch_size(Task& task, DataModule& data
         auto batch = pass.next();
         if (!batch) break;
         setup.optimizer->zero_grad();
-        const StepOutput out = [&] {
-          AutocastScope autocast(run.precision, run.device);
-          return task.training_step(run.on_device(*batch), {.epoch = 0, .batch_idx = i, .global_step = i});
-        }();
+        const StepOutput out = run.training_step(task, *batch, {.epoch = 0, .batch_idx = i, .global_step = i});
         out.loss.backward();
         setup.optimizer->step();
       }

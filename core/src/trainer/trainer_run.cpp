@@ -90,6 +90,16 @@ Batch AutoTrainer::Run::on_device(const Batch& batch) const {
   return moved;
 }
 
+StepOutput AutoTrainer::Run::training_step(Task& the_task, const Batch& batch, const StepContext& context) const {
+  AutocastScope autocast(precision, device);
+  return the_task.training_step(on_device(batch), context);
+}
+
+StepOutput AutoTrainer::Run::evaluation_step(Task& the_task, const Batch& batch, const std::string& stage) const {
+  AutocastScope autocast(precision, device);
+  return the_task.evaluation_step(on_device(batch), stage);
+}
+
 void AutoTrainer::Run::place(Task& the_task) const {
   the_task.to(device);
   if (precision == Precision::bf16_true) the_task.to(torch::kBFloat16);  // weights, buffers and so the optimizer state

@@ -94,6 +94,10 @@ struct AutoTrainer::Run final : public TrainerHandle {
   void place(Task& task) const;
   /// The batch's tensors on the trainer's device and in its memory layout (the batch itself when nothing changes).
   Batch on_device(const Batch& batch) const;
+  /// The task's training step on the batch moved by on_device, under the run's autocast: fit and the finders.
+  StepOutput training_step(Task& task, const Batch& batch, const StepContext& context) const;
+  /// The task's evaluation step likewise: validate and test.
+  StepOutput evaluation_step(Task& task, const Batch& batch, const std::string& stage) const;
   /// The trainer's loggers and the ones its config names (save_dir defaulting to default_root_dir), or the default
   /// CSV logger at <default_root_dir>/logs/version_<n>.
   void make_loggers();

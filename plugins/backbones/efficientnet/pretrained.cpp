@@ -10,6 +10,8 @@
 #include <optional>
 #include <string>
 
+#include "autotimm/pretrained_table.hpp"
+
 namespace autotimm::efficientnet {
 namespace {
 
@@ -227,9 +229,7 @@ constexpr TagEntry kTags[] = {
 };
 
 PretrainedCfg make_cfg(const TagEntry& entry) {
-  const auto dot = entry.key.find('.');
-  const std::string arch(entry.key.substr(0, dot));
-  const std::string tag = dot == std::string_view::npos ? std::string() : std::string(entry.key.substr(dot + 1));
+  const auto [arch, tag] = split_arch_tag(entry.key);
   const Tweaks& t = entry.tweaks;
   PretrainedCfg cfg{.tag = t.untrained ? std::string() : tag};
   cfg.architecture = arch;
@@ -267,30 +267,20 @@ PretrainedCfg make_cfg(const TagEntry& entry) {
   return cfg;
 }
 
-bool is_arch(const TagEntry& entry, std::string_view arch) {
-  return entry.key.size() > arch.size() && entry.key.substr(0, arch.size()) == arch && entry.key[arch.size()] == '.';
-}
+bool is_untrained(const TagEntry& entry) { return entry.tweaks.untrained; }
 
 }  // namespace
 
 std::vector<PretrainedCfg> efficientnet_pretrained_cfgs(std::string_view arch) {
-  std::vector<PretrainedCfg> cfgs;
-  for (const auto& entry : kTags) {
-    if (is_arch(entry, arch) && !entry.tweaks.untrained) cfgs.push_back(make_cfg(entry));
-  }
-  return cfgs;
+  return tagged_cfgs(kTags, arch, make_cfg, is_untrained);
 }
 
 PretrainedCfg efficientnet_default_cfg(std::string_view arch) {
-  auto cfgs = efficientnet_pretrained_cfgs(arch);
-  if (!cfgs.empty()) return std::move(cfgs.front());
-  const auto* untrained = std::find_if(std::begin(kTags), std::end(kTags), [&](const TagEntry& entry) {
-    return is_arch(entry, arch) && entry.tweaks.untrained;
+  return default_tagged_cfg(kTags, arch, make_cfg, is_untrained, [&] {
+    // Not in timm's tables: the recipe of the file the architecture would live in.
+    const Recipe recipe = arch.find("mobilenetv3") != std::string_view::npos ? Recipe::mnv3 : Recipe::effnet;
+    return make_cfg(TagEntry{.key = arch, .recipe = recipe, .tweaks = {.untrained = true}});
   });
-  if (untrained != std::end(kTags)) return make_cfg(*untrained);
-  // Not in timm's tables: the recipe of the file the architecture would live in.
-  const Recipe recipe = arch.find("mobilenetv3") != std::string_view::npos ? Recipe::mnv3 : Recipe::effnet;
-  return make_cfg(TagEntry{.key = arch, .recipe = recipe, .tweaks = {.untrained = true}});
 }
 
 }  // namespace autotimm::efficientnet

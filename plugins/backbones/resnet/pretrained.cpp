@@ -6,6 +6,7 @@
 #include <optional>
 #include <string>
 
+#include "autotimm/pretrained_table.hpp"
 #include "variants.hpp"
 
 namespace autotimm::resnet {
@@ -240,9 +241,7 @@ constexpr TagEntry kTags[] = {
 constexpr std::string_view kRsbPaper = "arXiv:2110.00476";  // "ResNet strikes back", timm's _rcfg/_r3cfg
 
 PretrainedCfg make_cfg(const TagEntry& entry) {
-  const auto dot = entry.key.find('.');
-  const std::string arch(entry.key.substr(0, dot));
-  const std::string tag(entry.key.substr(dot + 1));
+  const auto [arch, tag] = split_arch_tag(entry.key);
   PretrainedCfg cfg{.tag = entry.tweaks.untrained ? std::string() : tag};
   cfg.architecture = arch;
   if (!entry.tweaks.untrained) cfg.hf_hub_id = "timm/" + arch + "." + tag;
@@ -298,31 +297,19 @@ PretrainedCfg make_cfg(const TagEntry& entry) {
   return cfg;
 }
 
-bool is_arch(const TagEntry& entry, std::string_view arch) {
-  return entry.key.size() > arch.size() && entry.key.substr(0, arch.size()) == arch && entry.key[arch.size()] == '.';
-}
+bool is_untrained(const TagEntry& entry) { return entry.tweaks.untrained; }
 
 }  // namespace
 
 std::vector<PretrainedCfg> resnet_pretrained_cfgs(std::string_view arch) {
-  // timm's generate_default_cfgs makes the first tag with weights the default and keeps the others in table order;
-  // without the untrained entries that is simply table order.
-  std::vector<PretrainedCfg> cfgs;
-  for (const auto& entry : kTags) {
-    if (is_arch(entry, arch) && !entry.tweaks.untrained) cfgs.push_back(make_cfg(entry));
-  }
-  return cfgs;
+  return tagged_cfgs(kTags, arch, make_cfg, is_untrained);
 }
 
 PretrainedCfg resnet_default_cfg(std::string_view arch) {
-  auto cfgs = resnet_pretrained_cfgs(arch);
-  if (!cfgs.empty()) return std::move(cfgs.front());
-  const auto* untrained = std::find_if(std::begin(kTags), std::end(kTags), [&](const TagEntry& entry) {
-    return is_arch(entry, arch) && entry.tweaks.untrained;
+  return default_tagged_cfg(kTags, arch, make_cfg, is_untrained, [&] {
+    // Not in timm's table: its base cfg.
+    return make_cfg(TagEntry{.key = arch, .recipe = Recipe::base, .tweaks = {.untrained = true}});
   });
-  if (untrained != std::end(kTags)) return make_cfg(*untrained);
-  // Not in timm's table: its base cfg.
-  return make_cfg(TagEntry{.key = arch, .recipe = Recipe::base, .tweaks = {.untrained = true}});
 }
 
 }  // namespace autotimm::resnet

@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 
+#include "autotimm/pretrained_table.hpp"
 #include "variants.hpp"
 
 namespace autotimm::vit {
@@ -145,12 +146,11 @@ bool is_distilled(std::string_view arch) {
 }
 
 PretrainedCfg make_cfg(const TagEntry& entry) {
-  const auto dot = entry.key.find('.');
-  const std::string arch(entry.key.substr(0, dot));
+  const auto [arch, tag] = split_arch_tag(entry.key);
   const auto& t = entry.tweaks;
   PretrainedCfg cfg;
   if (!t.untrained) {
-    cfg.tag = std::string(entry.key.substr(dot + 1));
+    cfg.tag = tag;
     cfg.hf_hub_id = "timm/" + std::string(entry.key);
   }
   cfg.architecture = arch;
@@ -174,29 +174,19 @@ PretrainedCfg make_cfg(const TagEntry& entry) {
   return cfg;
 }
 
-bool is_arch(const TagEntry& entry, std::string_view arch) {
-  return entry.key.size() > arch.size() && entry.key.substr(0, arch.size()) == arch && entry.key[arch.size()] == '.';
-}
+bool is_untrained(const TagEntry& entry) { return entry.tweaks.untrained; }
 
 }  // namespace
 
 std::vector<PretrainedCfg> vit_pretrained_cfgs(std::string_view arch) {
-  std::vector<PretrainedCfg> cfgs;
-  for (const auto& entry : kTags) {
-    if (is_arch(entry, arch) && !entry.tweaks.untrained) cfgs.push_back(make_cfg(entry));
-  }
-  return cfgs;
+  return tagged_cfgs(kTags, arch, make_cfg, is_untrained);
 }
 
 PretrainedCfg vit_default_cfg(std::string_view arch) {
-  auto cfgs = vit_pretrained_cfgs(arch);
-  if (!cfgs.empty()) return std::move(cfgs.front());
-  const auto* untrained = std::find_if(std::begin(kTags), std::end(kTags), [&](const TagEntry& entry) {
-    return is_arch(entry, arch) && entry.tweaks.untrained;
+  return default_tagged_cfg(kTags, arch, make_cfg, is_untrained, [&] {
+    const bool deit = arch.starts_with("deit");
+    return make_cfg(TagEntry{.key = arch, .recipe = deit ? Recipe::deit : Recipe::vit, .tweaks = {.untrained = true}});
   });
-  if (untrained != std::end(kTags)) return make_cfg(*untrained);
-  const bool deit = arch.starts_with("deit");
-  return make_cfg(TagEntry{.key = arch, .recipe = deit ? Recipe::deit : Recipe::vit, .tweaks = {.untrained = true}});
 }
 
 }  // namespace autotimm::vit
