@@ -5,9 +5,9 @@
 #include <algorithm>
 #include <cmath>
 #include <numeric>
-#include <sstream>
 
 #include "autotimm/error.hpp"
+#include "autotimm/model_args.hpp"
 #include "autotimm/feature_info.hpp"
 #include "autotimm/layers/helpers.hpp"
 #include "autotimm/layers/weight_init.hpp"
@@ -16,20 +16,6 @@ namespace autotimm::convnext {
 namespace {
 
 constexpr std::size_t kStages = 4;
-
-std::string shown(const std::vector<std::int64_t>& values) {
-  std::ostringstream out;
-  out << "[";
-  for (std::size_t i = 0; i < values.size(); ++i) out << (i ? ", " : "") << values[i];
-  out << "]";
-  return out.str();
-}
-
-std::string shown(double value) {
-  std::ostringstream out;
-  out << value;
-  return out.str();
-}
 
 torch::nn::Conv2d stem_conv(std::int64_t in, std::int64_t out, std::int64_t kernel, std::int64_t stride,
                             std::int64_t padding, bool bias) {
@@ -138,10 +124,7 @@ ConvNeXtImpl::ConvNeXtImpl(ConvNeXtOptions options, PretrainedCfg pretrained_cfg
 void ConvNeXtImpl::validate() const {
   const auto& o = options_;
   const auto fail = [&](const std::string& field, const std::string& expected, const std::string& got,
-                        const std::string& advice = {}) {
-    throw ConfigError(name_ + ": option '" + field + "': expected " + expected + ", got " + got +
-                      (advice.empty() ? std::string() : "; " + advice));
-  };
+                        const std::string& advice = {}) { fail_option(name_, field, expected, got, advice); };
   const auto four_positive = [](const std::vector<std::int64_t>& values) {
     return values.size() == kStages && std::all_of(values.begin(), values.end(), [](auto v) { return v >= 1; });
   };

@@ -165,10 +165,18 @@ std::int64_t expanded_channels(std::int64_t in_chs, double exp_ratio) {
   return layers::make_divisible(static_cast<double>(in_chs) * exp_ratio);
 }
 
-DepthwiseSeparableImpl::DepthwiseSeparableImpl(const BlockArgs& args, const BlockContext& ctx) {
-  out_chs_ = ctx.out_chs;
-  drop_path_rate_ = ctx.drop_path_rate;
-  has_skip_ = ctx.stride == 1 && ctx.in_chs == ctx.out_chs && !args.noskip;
+BatchNormAct2d EfficientBlockImpl::add_projection(AnyConv2d& conv, std::int64_t mid, const BlockArgs& args,
+                                                  const BlockContext& ctx, const std::string& norm_name) {
+  conv = AnyConv2d(*this, "conv_pwl",
+                   {.in_channels = mid,
+                    .out_channels = ctx.out_chs,
+                    .kernel_size = args.pw_kernel_size,
+                    .padding = ctx.pad_type});
+  return register_module(norm_name, norm_act(ctx, ctx.out_chs, false));
+}
+
+DepthwiseSeparableImpl::DepthwiseSeparableImpl(const BlockArgs& args, const BlockContext& ctx)
+    : EfficientBlockImpl(ctx, ctx.stride == 1 && ctx.in_chs == ctx.out_chs && !args.noskip) {
   conv_dw_ = AnyConv2d(*this, "conv_dw",
                        {.in_channels = ctx.in_chs,
                         .out_channels = ctx.in_chs,
@@ -194,10 +202,8 @@ torch::Tensor DepthwiseSeparableImpl::forward(const torch::Tensor& x) {
   return residual(y, x);
 }
 
-InvertedResidualImpl::InvertedResidualImpl(const BlockArgs& args, const BlockContext& ctx) {
-  out_chs_ = ctx.out_chs;
-  drop_path_rate_ = ctx.drop_path_rate;
-  has_skip_ = ctx.in_chs == ctx.out_chs && ctx.stride == 1 && !args.noskip;
+InvertedResidualImpl::InvertedResidualImpl(const BlockArgs& args, const BlockContext& ctx)
+    : EfficientBlockImpl(ctx, ctx.in_chs == ctx.out_chs && ctx.stride == 1 && !args.noskip) {
   const std::int64_t mid = expanded_channels(ctx.in_chs, args.exp_ratio);
   conv_pw_ = AnyConv2d(*this, "conv_pw",
                        {.in_channels = ctx.in_chs,
@@ -215,12 +221,7 @@ InvertedResidualImpl::InvertedResidualImpl(const BlockArgs& args, const BlockCon
                         .padding = ctx.pad_type});
   bn2_ = register_module("bn2", norm_act(ctx, mid, true));
   add_se(mid, ctx);
-  conv_pwl_ = AnyConv2d(*this, "conv_pwl",
-                        {.in_channels = mid,
-                         .out_channels = ctx.out_chs,
-                         .kernel_size = args.pw_kernel_size,
-                         .padding = ctx.pad_type});
-  bn3_ = register_module("bn3", norm_act(ctx, ctx.out_chs, false));
+  bn3_ = add_projection(conv_pwl_, mid, args, ctx, "bn3");
 }
 
 torch::Tensor InvertedResidualImpl::forward(const torch::Tensor& x) {
@@ -231,10 +232,8 @@ torch::Tensor InvertedResidualImpl::forward(const torch::Tensor& x) {
   return residual(y, x);
 }
 
-EdgeResidualImpl::EdgeResidualImpl(const BlockArgs& args, const BlockContext& ctx) {
-  out_chs_ = ctx.out_chs;
-  drop_path_rate_ = ctx.drop_path_rate;
-  has_skip_ = ctx.in_chs == ctx.out_chs && ctx.stride == 1 && !args.noskip;
+EdgeResidualImpl::EdgeResidualImpl(const BlockArgs& args, const BlockContext& ctx)
+    : EfficientBlockImpl(ctx, ctx.in_chs == ctx.out_chs && ctx.stride == 1 && !args.noskip) {
   // TF's EdgeTPU definitions size the expansion from a forced input width ("fc").
   const std::int64_t mid = expanded_channels(ctx.force_in_chs > 0 ? ctx.force_in_chs : ctx.in_chs, args.exp_ratio);
   conv_exp_ = AnyConv2d(*this, "conv_exp",
@@ -247,12 +246,7 @@ EdgeResidualImpl::EdgeResidualImpl(const BlockArgs& args, const BlockContext& ct
                          .padding = ctx.pad_type});
   bn1_ = register_module("bn1", norm_act(ctx, mid, true));
   add_se(mid, ctx);
-  conv_pwl_ = AnyConv2d(*this, "conv_pwl",
-                        {.in_channels = mid,
-                         .out_channels = ctx.out_chs,
-                         .kernel_size = args.pw_kernel_size,
-                         .padding = ctx.pad_type});
-  bn2_ = register_module("bn2", norm_act(ctx, ctx.out_chs, false));
+  bn2_ = add_projection(conv_pwl_, mid, args, ctx, "bn2");
 }
 
 torch::Tensor EdgeResidualImpl::forward(const torch::Tensor& x) {
@@ -262,10 +256,8 @@ torch::Tensor EdgeResidualImpl::forward(const torch::Tensor& x) {
   return residual(y, x);
 }
 
-ConvBnActImpl::ConvBnActImpl(const BlockArgs& args, const BlockContext& ctx) {
-  out_chs_ = ctx.out_chs;
-  drop_path_rate_ = ctx.drop_path_rate;
-  has_skip_ = args.skip && ctx.stride == 1 && ctx.in_chs == ctx.out_chs;
+ConvBnActImpl::ConvBnActImpl(const BlockArgs& args, const BlockContext& ctx)
+    : EfficientBlockImpl(ctx, args.skip && ctx.stride == 1 && ctx.in_chs == ctx.out_chs) {
   conv_ = AnyConv2d(*this, "conv",
                     {.in_channels = ctx.in_chs,
                      .out_channels = ctx.out_chs,

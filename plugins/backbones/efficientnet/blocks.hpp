@@ -124,6 +124,9 @@ struct BlockContext {
 /// The base of the four block types, so a stage can hold any of them.
 class EfficientBlockImpl : public torch::nn::Module {
  public:
+  /// `has_skip`: the block adds its input back (through drop path) when shapes allow and its type wants it.
+  EfficientBlockImpl(const BlockContext& ctx, bool has_skip)
+      : out_chs_(ctx.out_chs), has_skip_(has_skip), drop_path_rate_(ctx.drop_path_rate) {}
   virtual torch::Tensor forward(const torch::Tensor& x) = 0;
   std::int64_t out_channels() const noexcept { return out_chs_; }
   bool has_skip() const noexcept { return has_skip_; }
@@ -132,6 +135,11 @@ class EfficientBlockImpl : public torch::nn::Module {
   torch::Tensor residual(const torch::Tensor& y, const torch::Tensor& shortcut) const;
   void add_se(std::int64_t channels, const BlockContext& ctx);
   torch::Tensor apply_se(const torch::Tensor& x) { return se_ ? se_->forward(x) : x; }
+
+  /// The 1×1 (or mixed) projection of ir and er blocks: `conv_pwl` from `mid` to out_chs, then `norm_name` without
+  /// activation.
+  BatchNormAct2d add_projection(AnyConv2d& conv, std::int64_t mid, const BlockArgs& args, const BlockContext& ctx,
+                                const std::string& norm_name);
 
   std::int64_t out_chs_ = 0;
   bool has_skip_ = false;

@@ -4,23 +4,13 @@
 
 #include <algorithm>
 #include <cmath>
-#include <sstream>
 
 #include "autotimm/error.hpp"
+#include "autotimm/model_args.hpp"
 #include "autotimm/feature_info.hpp"
 #include "autotimm/layers/classifier.hpp"
 
 namespace autotimm::efficientnet {
-namespace {
-
-std::string shown(double value) {
-  std::ostringstream out;
-  out << value;
-  return out.str();
-}
-
-}  // namespace
-
 EfficientNetImpl::EfficientNetImpl(EfficientNetOptions options, PretrainedCfg pretrained_cfg)
     : options_(std::move(options)) {
   name_ = pretrained_cfg.architecture.empty() ? std::string("efficientnet") : pretrained_cfg.architecture;
@@ -147,10 +137,7 @@ void EfficientNetImpl::build_blocks(std::int64_t stem_chs) {
 void EfficientNetImpl::validate() const {
   const auto& o = options_;
   const auto fail = [&](const std::string& field, const std::string& expected, const std::string& got,
-                        const std::string& advice = {}) {
-    throw ConfigError(name_ + ": option '" + field + "': expected " + expected + ", got " + got +
-                      (advice.empty() ? std::string() : "; " + advice));
-  };
+                        const std::string& advice = {}) { fail_option(name_, field, expected, got, advice); };
   if (o.arch_def.empty()) fail("arch_def", "at least one stage of block strings", "none");
   if (o.depth_multiplier.size() != 1 && o.depth_multiplier.size() != o.arch_def.size()) {
     fail("depth_multiplier", "one value or one per stage (" + std::to_string(o.arch_def.size()) + ")",

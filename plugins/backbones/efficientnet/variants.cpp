@@ -87,37 +87,35 @@ EfficientNetOptions gen_efficientnetv2_large(const ArchDef& arch_def, std::int64
   return o;
 }
 
-EfficientNetOptions gen_mixnet_s(const EfficientNetVariant&) {
+// MixNet: ReLU by default (timm resolves no activation for it), SiLU where a block says "nsw"; a 1536-wide head.
+EfficientNetOptions gen_mixnet(ArchDef arch_def, std::int64_t stem_size, DepthTrunc depth_trunc) {
   EfficientNetOptions o;
-  o.arch_def = {
-      {"ds_r1_k3_s1_e1_c16"},
-      {"ir_r1_k3_a1.1_p1.1_s2_e6_c24", "ir_r1_k3_a1.1_p1.1_s1_e3_c24"},
-      {"ir_r1_k3.5.7_s2_e6_c40_se0.5_nsw", "ir_r3_k3.5_a1.1_p1.1_s1_e6_c40_se0.5_nsw"},
-      {"ir_r1_k3.5.7_p1.1_s2_e6_c80_se0.25_nsw", "ir_r2_k3.5_p1.1_s1_e6_c80_se0.25_nsw"},
-      {"ir_r1_k3.5.7_a1.1_p1.1_s1_e6_c120_se0.5_nsw", "ir_r2_k3.5.7.9_a1.1_p1.1_s1_e3_c120_se0.5_nsw"},
-      {"ir_r1_k3.5.7.9.11_s2_e6_c200_se0.5_nsw", "ir_r2_k3.5.7.9_p1.1_s1_e6_c200_se0.5_nsw"},
-  };
-  o.stem_size = 16;
+  o.arch_def = std::move(arch_def);
+  o.depth_trunc = depth_trunc;
+  o.stem_size = stem_size;
   o.num_features = 1536;
   o.act_layer = Activation::relu;
   return o;
 }
 
-EfficientNetOptions gen_mixnet_m(const EfficientNetVariant&) {
-  EfficientNetOptions o;
-  o.arch_def = {
-      {"ds_r1_k3_s1_e1_c24"},
-      {"ir_r1_k3.5.7_a1.1_p1.1_s2_e6_c32", "ir_r1_k3_a1.1_p1.1_s1_e3_c32"},
-      {"ir_r1_k3.5.7.9_s2_e6_c40_se0.5_nsw", "ir_r3_k3.5_a1.1_p1.1_s1_e6_c40_se0.5_nsw"},
-      {"ir_r1_k3.5.7_s2_e6_c80_se0.25_nsw", "ir_r3_k3.5.7.9_a1.1_p1.1_s1_e6_c80_se0.25_nsw"},
-      {"ir_r1_k3_s1_e6_c120_se0.5_nsw", "ir_r3_k3.5.7.9_a1.1_p1.1_s1_e3_c120_se0.5_nsw"},
-      {"ir_r1_k3.5.7.9_s2_e6_c200_se0.5_nsw", "ir_r3_k3.5.7.9_p1.1_s1_e6_c200_se0.5_nsw"},
-  };
-  o.depth_trunc = DepthTrunc::round;
-  o.stem_size = 24;
-  o.num_features = 1536;
-  o.act_layer = Activation::relu;
-  return o;
+EfficientNetOptions gen_mixnet_s() {
+  return gen_mixnet({{"ds_r1_k3_s1_e1_c16"},
+                     {"ir_r1_k3_a1.1_p1.1_s2_e6_c24", "ir_r1_k3_a1.1_p1.1_s1_e3_c24"},
+                     {"ir_r1_k3.5.7_s2_e6_c40_se0.5_nsw", "ir_r3_k3.5_a1.1_p1.1_s1_e6_c40_se0.5_nsw"},
+                     {"ir_r1_k3.5.7_p1.1_s2_e6_c80_se0.25_nsw", "ir_r2_k3.5_p1.1_s1_e6_c80_se0.25_nsw"},
+                     {"ir_r1_k3.5.7_a1.1_p1.1_s1_e6_c120_se0.5_nsw", "ir_r2_k3.5.7.9_a1.1_p1.1_s1_e3_c120_se0.5_nsw"},
+                     {"ir_r1_k3.5.7.9.11_s2_e6_c200_se0.5_nsw", "ir_r2_k3.5.7.9_p1.1_s1_e6_c200_se0.5_nsw"}},
+                    16, DepthTrunc::ceil);
+}
+
+EfficientNetOptions gen_mixnet_m() {
+  return gen_mixnet({{"ds_r1_k3_s1_e1_c24"},
+                     {"ir_r1_k3.5.7_a1.1_p1.1_s2_e6_c32", "ir_r1_k3_a1.1_p1.1_s1_e3_c32"},
+                     {"ir_r1_k3.5.7.9_s2_e6_c40_se0.5_nsw", "ir_r3_k3.5_a1.1_p1.1_s1_e6_c40_se0.5_nsw"},
+                     {"ir_r1_k3.5.7_s2_e6_c80_se0.25_nsw", "ir_r3_k3.5.7.9_a1.1_p1.1_s1_e6_c80_se0.25_nsw"},
+                     {"ir_r1_k3_s1_e6_c120_se0.5_nsw", "ir_r3_k3.5.7.9_a1.1_p1.1_s1_e3_c120_se0.5_nsw"},
+                     {"ir_r1_k3.5.7.9_s2_e6_c200_se0.5_nsw", "ir_r3_k3.5.7.9_p1.1_s1_e6_c200_se0.5_nsw"}},
+                    24, DepthTrunc::round);
 }
 
 EfficientNetOptions gen_mobilenetv2(const EfficientNetVariant& v) {
@@ -237,9 +235,9 @@ EfficientNetOptions generate(const EfficientNetVariant& v) {
                                        {"ir_r8_k3_s1_e6_c640_se0.25"}},
                                       32);
     case Generator::mixnet_s:
-      return gen_mixnet_s(v);
+      return gen_mixnet_s();
     case Generator::mixnet_m:
-      return gen_mixnet_m(v);
+      return gen_mixnet_m();
     case Generator::mobilenetv2:
       return gen_mobilenetv2(v);
     case Generator::mobilenetv3:

@@ -6,9 +6,9 @@
 #include <cmath>
 #include <map>
 #include <numeric>
-#include <sstream>
 
 #include "autotimm/error.hpp"
+#include "autotimm/model_args.hpp"
 #include "autotimm/feature_info.hpp"
 #include "autotimm/layers/helpers.hpp"
 
@@ -19,26 +19,6 @@ constexpr std::size_t kStages = 4;  // timm asserts four stages: s1 … s4
 
 // Python's round() and numpy's np.round: to the nearest integer, halves to even.
 double round_half_even(double value) { return std::nearbyint(value); }
-
-std::string shown(const std::vector<std::int64_t>& values) {
-  std::ostringstream out;
-  out << "[";
-  for (std::size_t i = 0; i < values.size(); ++i) out << (i ? ", " : "") << values[i];
-  out << "]";
-  return out.str();
-}
-
-std::string shown(double value) {
-  std::ostringstream out;
-  out << value;
-  return out.str();
-}
-
-[[noreturn]] void fail(const std::string& name, const std::string& field, const std::string& expected,
-                       const std::string& got, const std::string& advice = {}) {
-  throw ConfigError(name + ": option '" + field + "': expected " + expected + ", got " + got +
-                    (advice.empty() ? std::string() : "; " + advice));
-}
 
 // numpy's linspace(0, stop, count) in float64: i · (stop / (count − 1)), the last value exactly `stop`.
 std::vector<double> linspace(double stop, std::int64_t count) {
@@ -70,21 +50,21 @@ std::vector<std::int64_t> generate_regnet_widths(double wa, std::int64_t w0, dou
 }
 
 std::vector<RegNetStage> regnet_stages(const RegNetOptions& o, const std::string& name) {
-  if (o.depth < 1) fail(name, "depth", "at least 1 block", std::to_string(o.depth));
+  if (o.depth < 1) fail_option(name, "depth", "at least 1 block", std::to_string(o.depth));
   if (o.w0 <= 0 || o.w0 % 8 != 0) {
-    fail(name, "w0", "a positive multiple of 8", std::to_string(o.w0), "timm's generate_regnet asserts it");
+    fail_option(name, "w0", "a positive multiple of 8", std::to_string(o.w0), "timm's generate_regnet asserts it");
   }
-  if (!(o.wa >= 0.0) || !std::isfinite(o.wa)) fail(name, "wa", "a finite slope >= 0", shown(o.wa));
-  if (!(o.wm > 1.0) || !std::isfinite(o.wm)) fail(name, "wm", "a finite multiplier > 1", shown(o.wm));
-  if (o.group_size < 1) fail(name, "group_size", "at least 1 channel per group", std::to_string(o.group_size));
+  if (!(o.wa >= 0.0) || !std::isfinite(o.wa)) fail_option(name, "wa", "a finite slope >= 0", shown(o.wa));
+  if (!(o.wm > 1.0) || !std::isfinite(o.wm)) fail_option(name, "wm", "a finite multiplier > 1", shown(o.wm));
+  if (o.group_size < 1) fail_option(name, "group_size", "at least 1 channel per group", std::to_string(o.group_size));
   if (!(o.bottle_ratio > 0.0) || !std::isfinite(o.bottle_ratio)) {
-    fail(name, "bottle_ratio", "a finite ratio > 0", shown(o.bottle_ratio));
+    fail_option(name, "bottle_ratio", "a finite ratio > 0", shown(o.bottle_ratio));
   }
   if (!(o.group_min_ratio >= 0.0 && o.group_min_ratio < 1.0)) {
-    fail(name, "group_min_ratio", "0 (timm's rounding) or a ratio in (0, 1) (torchvision's)", shown(o.group_min_ratio));
+    fail_option(name, "group_min_ratio", "0 (timm's rounding) or a ratio in (0, 1) (torchvision's)", shown(o.group_min_ratio));
   }
   if (o.output_stride != 8 && o.output_stride != 16 && o.output_stride != 32) {
-    fail(name, "output_stride", "8, 16 or 32", std::to_string(o.output_stride));
+    fail_option(name, "output_stride", "8, 16 or 32", std::to_string(o.output_stride));
   }
 
   // Stages: the distinct block widths (np.unique: sorted), each with its block count.
@@ -125,7 +105,7 @@ std::vector<RegNetStage> regnet_stages(const RegNetOptions& o, const std::string
     const auto bottleneck = static_cast<std::int64_t>(static_cast<double>(widths[i]) * o.bottle_ratio);
     const std::int64_t group = std::min(o.group_size, bottleneck);
     if (group < 1) {
-      fail(name, "bottle_ratio", "a ratio giving a bottleneck of at least 1 channel", shown(o.bottle_ratio));
+      fail_option(name, "bottle_ratio", "a ratio giving a bottleneck of at least 1 channel", shown(o.bottle_ratio));
     }
     std::int64_t rounded = 0;
     if (o.group_min_ratio > 0.0) {
@@ -141,7 +121,7 @@ std::vector<RegNetStage> regnet_stages(const RegNetOptions& o, const std::string
         static_cast<std::int64_t>(round_half_even(static_cast<double>(stage.out_chs) * o.bottle_ratio));
     stage.groups = stage.bottleneck_chs / group;
     if (stage.out_chs < 1 || stage.groups < 1) {
-      fail(name, "group_size", "a group width that fits stage s" + std::to_string(i + 1) + " (" +
+      fail_option(name, "group_size", "a group width that fits stage s" + std::to_string(i + 1) + " (" +
                                    std::to_string(widths[i]) + " channels)",
            std::to_string(o.group_size));
     }
@@ -231,25 +211,25 @@ RegNetImpl::RegNetImpl(RegNetOptions options, PretrainedCfg pretrained_cfg) : op
 
 void RegNetImpl::validate() const {
   const auto& o = options_;
-  if (o.in_chans < 1) fail(name_, "in_chans", "at least 1", std::to_string(o.in_chans));
-  if (o.num_classes < 0) fail(name_, "num_classes", "0 (no classifier) or more", std::to_string(o.num_classes));
-  if (o.stem_width < 1) fail(name_, "stem_width", "at least 1", std::to_string(o.stem_width));
+  if (o.in_chans < 1) fail_option(name_, "in_chans", "at least 1", std::to_string(o.in_chans));
+  if (o.num_classes < 0) fail_option(name_, "num_classes", "0 (no classifier) or more", std::to_string(o.num_classes));
+  if (o.stem_width < 1) fail_option(name_, "stem_width", "at least 1", std::to_string(o.stem_width));
   if (o.num_features < 0) {
-    fail(name_, "num_features", "0 (no final_conv) or a width of at least 1", std::to_string(o.num_features));
+    fail_option(name_, "num_features", "0 (no final_conv) or a width of at least 1", std::to_string(o.num_features));
   }
   if (!(o.se_ratio >= 0.0) || !std::isfinite(o.se_ratio)) {
-    fail(name_, "se_ratio", "0 (no SE) or a finite ratio > 0", shown(o.se_ratio));
+    fail_option(name_, "se_ratio", "0 (no SE) or a finite ratio > 0", shown(o.se_ratio));
   }
   if (o.norm_group_size && *o.norm_group_size < 1) {
-    fail(name_, "norm_group_size", "at least 1 channel per group (or unset)", std::to_string(*o.norm_group_size));
+    fail_option(name_, "norm_group_size", "at least 1 channel per group (or unset)", std::to_string(*o.norm_group_size));
   }
   const auto probability = [&](double value, const char* field) {
-    if (!(value >= 0.0 && value < 1.0)) fail(name_, field, "a probability in [0, 1)", shown(value));
+    if (!(value >= 0.0 && value < 1.0)) fail_option(name_, field, "a probability in [0, 1)", shown(value));
   };
   probability(o.drop_rate, "drop_rate");
   probability(o.drop_path_rate, "drop_path_rate");
   if (o.global_pool == layers::PoolType::none && o.num_classes > 0) {
-    fail(name_, "global_pool", "a pool type (avg, max, avgmax, catavgmax) when num_classes > 0",
+    fail_option(name_, "global_pool", "a pool type (avg, max, avgmax, catavgmax) when num_classes > 0",
          "'' (no pooling) with num_classes=" + std::to_string(o.num_classes),
          "set num_classes=0 to get unpooled maps from forward_head");
   }

@@ -4,9 +4,9 @@
 
 #include <algorithm>
 #include <numeric>
-#include <sstream>
 
 #include "autotimm/error.hpp"
+#include "autotimm/model_args.hpp"
 #include "autotimm/feature_info.hpp"
 #include "autotimm/layers/classifier.hpp"
 
@@ -15,20 +15,6 @@ namespace {
 
 constexpr std::size_t kStages = 4;
 constexpr std::int64_t kStemChannels = 64;  // the single 7×7 stem is 64 wide whatever stem_width says (as timm)
-
-std::string shown(const std::vector<std::int64_t>& values) {
-  std::ostringstream out;
-  out << "[";
-  for (std::size_t i = 0; i < values.size(); ++i) out << (i ? ", " : "") << values[i];
-  out << "]";
-  return out.str();
-}
-
-std::string shown(double value) {
-  std::ostringstream out;
-  out << value;
-  return out.str();
-}
 
 torch::nn::Conv2d stem_conv(std::int64_t in, std::int64_t out, std::int64_t kernel, std::int64_t stride,
                             std::int64_t padding) {
@@ -162,10 +148,7 @@ ResNetImpl::ResNetImpl(ResNetOptions options, PretrainedCfg pretrained_cfg) : op
 void ResNetImpl::validate() const {
   const auto& o = options_;
   const auto fail = [&](const std::string& field, const std::string& expected, const std::string& got,
-                        const std::string& advice = {}) {
-    throw ConfigError(name_ + ": option '" + field + "': expected " + expected + ", got " + got +
-                      (advice.empty() ? std::string() : "; " + advice));
-  };
+                        const std::string& advice = {}) { fail_option(name_, field, expected, got, advice); };
   const auto stage_list_ok = [](const std::vector<std::int64_t>& values) {
     return values.size() == kStages && std::all_of(values.begin(), values.end(), [](auto v) { return v >= 1; });
   };

@@ -4,29 +4,14 @@
 
 #include <algorithm>
 #include <numeric>
-#include <sstream>
 
 #include "autotimm/error.hpp"
+#include "autotimm/model_args.hpp"
 #include "autotimm/feature_info.hpp"
 #include "autotimm/layers/weight_init.hpp"
 
 namespace autotimm::swin {
 namespace {
-
-template <class T>
-std::string shown(const std::vector<T>& values) {
-  std::ostringstream out;
-  out << "[";
-  for (std::size_t i = 0; i < values.size(); ++i) out << (i ? ", " : "") << values[i];
-  out << "]";
-  return out.str();
-}
-
-std::string shown(double value) {
-  std::ostringstream out;
-  out << value;
-  return out.str();
-}
 
 std::string size_text(Size2 size) { return std::to_string(size[0]) + "x" + std::to_string(size[1]); }
 
@@ -93,10 +78,7 @@ SwinTransformerImpl::SwinTransformerImpl(SwinTransformerOptions options, Pretrai
 void SwinTransformerImpl::validate() {
   const auto& o = options_;
   const auto fail = [&](const std::string& field, const std::string& expected, const std::string& got,
-                        const std::string& advice = {}) {
-    throw ConfigError(name_ + ": option '" + field + "': expected " + expected + ", got " + got +
-                      (advice.empty() ? std::string() : "; " + advice));
-  };
+                        const std::string& advice = {}) { fail_option(name_, field, expected, got, advice); };
   const auto positive = [](const std::vector<std::int64_t>& values) {
     return std::all_of(values.begin(), values.end(), [](auto v) { return v >= 1; });
   };

@@ -5,9 +5,9 @@
 #include <algorithm>
 #include <array>
 #include <cmath>
-#include <sstream>
 
 #include "autotimm/error.hpp"
+#include "autotimm/model_args.hpp"
 #include "autotimm/feature_info.hpp"
 #include "autotimm/layers/pos_embed.hpp"
 #include "autotimm/layers/weight_init.hpp"
@@ -26,12 +26,6 @@ constexpr std::array<std::pair<std::string_view, GlobalPool>, 5> kPools = {{
     {"max", GlobalPool::max},
     {"", GlobalPool::none},
 }};
-
-std::string shown(double value) {
-  std::ostringstream out;
-  out << value;
-  return out.str();
-}
 
 bool reduces_tokens(GlobalPool pool) {
   return pool == GlobalPool::avg || pool == GlobalPool::avgmax || pool == GlobalPool::max;
@@ -126,10 +120,7 @@ VisionTransformerImpl::VisionTransformerImpl(VisionTransformerOptions options, P
 void VisionTransformerImpl::validate() const {
   const auto& o = options_;
   const auto fail = [&](const std::string& field, const std::string& expected, const std::string& got,
-                        const std::string& advice = {}) {
-    throw ConfigError(name_ + ": option '" + field + "': expected " + expected + ", got " + got +
-                      (advice.empty() ? std::string() : "; " + advice));
-  };
+                        const std::string& advice = {}) { fail_option(name_, field, expected, got, advice); };
   if (o.patch_size < 1) fail("patch_size", "at least 1", std::to_string(o.patch_size));
   for (const auto side : o.img_size) {
     if (side < 1 || (!o.dynamic_img_pad && side % o.patch_size != 0)) {

@@ -8,6 +8,7 @@
 // Unknown keys are left for the caller's Config::expect_all_used(); wrong types come from the Config getters.
 #include <array>
 #include <optional>
+#include <sstream>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -42,6 +43,30 @@ Choice parse_choice(const std::array<std::pair<std::string_view, Choice>, N>& ta
   }
   throw ConfigError(where + ": expected " + std::string(what) + " (" + join_names(valid) + "), got '" +
                     std::string(value) + "'");
+}
+
+/// A value as option messages show it: a number as iostreams print it ("0.1", "1e-06"), a list as "[1, 2, 3]".
+inline std::string shown(double value) {
+  std::ostringstream out;
+  out << value;
+  return out.str();
+}
+
+template <class T>
+std::string shown(const std::vector<T>& values) {
+  std::ostringstream out;
+  out << "[";
+  for (std::size_t i = 0; i < values.size(); ++i) out << (i ? ", " : "") << values[i];
+  out << "]";
+  return out.str();
+}
+
+/// The ConfigError of an option a family refuses: "<model>: option '<field>': expected <expected>, got <got>" and,
+/// when given, "; <advice>".
+[[noreturn]] inline void fail_option(const std::string& model, const std::string& field, const std::string& expected,
+                                     const std::string& got, const std::string& advice = {}) {
+  throw ConfigError(model + ": option '" + field + "': expected " + expected + ", got " + got +
+                    (advice.empty() ? std::string() : "; " + advice));
 }
 
 }  // namespace autotimm

@@ -14,6 +14,7 @@
 #include "autotimm/plugin.hpp"
 #include "autotimm/registry.hpp"
 #include "autotimm/state_dict.hpp"
+#include "autotimm/testing/module_inspection.hpp"
 #include "autotimm/testing/plugin_registry.hpp"
 #include "support/error_text.hpp"
 #include "variants.hpp"
@@ -24,24 +25,14 @@ namespace autotimm::efficientnet {
 namespace {
 
 using autotimm::testing::error_text;
-using Shape = std::vector<std::int64_t>;
+using autotimm::testing::Shape;
+using autotimm::testing::shapes_of;
+using autotimm::testing::parameter_count;
 
 Registry& plugin_registry() { return testing::registry_of(autotimm_plugin_descriptor()); }
 
 std::shared_ptr<Backbone> build(const std::string& name, const std::string& model_args = "{}") {
   return testing::build_backbone(plugin_registry(), name, model_args);
-}
-
-std::map<std::string, Shape> shapes_of(const torch::nn::Module& module) {
-  std::map<std::string, Shape> shapes;
-  for (const auto& [key, tensor] : state_dict(module)) shapes[key] = tensor.sizes().vec();
-  return shapes;
-}
-
-std::int64_t parameter_count(const torch::nn::Module& module) {
-  std::int64_t total = 0;
-  for (const auto& p : module.parameters()) total += p.numel();
-  return total;
 }
 
 std::vector<std::size_t> blocks_per_stage(const std::string& name) {

@@ -14,6 +14,7 @@
 #include "autotimm/plugin.hpp"
 #include "autotimm/registry.hpp"
 #include "autotimm/state_dict.hpp"
+#include "autotimm/testing/module_inspection.hpp"
 #include "autotimm/testing/plugin_registry.hpp"
 #include "support/error_text.hpp"
 #include "variants.hpp"
@@ -24,7 +25,9 @@ namespace autotimm::swin {
 namespace {
 
 using autotimm::testing::error_text;
-using Shape = std::vector<std::int64_t>;
+using autotimm::testing::Shape;
+using autotimm::testing::shapes_of;
+using autotimm::testing::parameter_count;
 
 // A narrow, shallow Swin-T layout at 64 × 64: maps 16, 8, 4, 2; windows 7, 7, 4, 2 (the last two clipped).
 constexpr const char* kSmall64 =
@@ -40,18 +43,6 @@ SwinTransformerImpl& swin(const std::shared_ptr<Backbone>& net) {
   auto* model = dynamic_cast<SwinTransformerImpl*>(net.get());
   EXPECT_NE(model, nullptr);
   return *model;
-}
-
-std::map<std::string, Shape> shapes_of(const torch::nn::Module& module) {
-  std::map<std::string, Shape> shapes;
-  for (const auto& [key, tensor] : state_dict(module)) shapes[key] = tensor.sizes().vec();
-  return shapes;
-}
-
-std::int64_t parameter_count(const torch::nn::Module& module) {
-  std::int64_t total = 0;
-  for (const auto& p : module.parameters()) total += p.numel();
-  return total;
 }
 
 std::map<std::string, torch::Tensor> tensors_of(const torch::nn::Module& module) {

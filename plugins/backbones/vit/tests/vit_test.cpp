@@ -17,6 +17,7 @@
 #include "autotimm/layers/pos_embed.hpp"
 #include "autotimm/plugin.hpp"
 #include "autotimm/plugin_loader.hpp"
+#include "autotimm/testing/module_inspection.hpp"
 #include "autotimm/testing/plugin_registry.hpp"
 #include "autotimm/pretrained_cfg_json.hpp"
 #include "autotimm/state_dict.hpp"
@@ -26,6 +27,8 @@
 extern "C" const autotimm::PluginDescriptor* autotimm_plugin_descriptor() noexcept;
 
 namespace {
+
+using autotimm::testing::parameter_count;
 
 autotimm::Registry& vit_registry() { return autotimm::testing::registry_of(autotimm_plugin_descriptor()); }
 
@@ -46,12 +49,6 @@ std::shared_ptr<VisionTransformerImpl> tiny(VisionTransformerOptions options) {
   options.num_heads = options.num_heads == 12 ? 2 : options.num_heads;
   if (options.num_classes == 1000) options.num_classes = 5;
   return std::make_shared<VisionTransformerImpl>(options);
-}
-
-std::int64_t parameter_count(const torch::nn::Module& module) {
-  std::int64_t total = 0;
-  for (const auto& p : module.parameters()) total += p.numel();
-  return total;
 }
 
 std::vector<std::string> keys_of(const torch::nn::Module& module) {
