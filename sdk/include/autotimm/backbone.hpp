@@ -20,7 +20,7 @@ class AUTOTIMM_API Backbone : public torch::nn::Module {
  public:
   ~Backbone() override;
 
-  /// The unpooled output of the last stage (NCHW for CNNs, tokens for transformers).
+  /// The unpooled output of the last stage, as timm: NCHW for CNNs, tokens for ViTs, NHWC maps for Swin.
   virtual torch::Tensor forward_features(const torch::Tensor& x) = 0;
   /// Pooling, dropout and classifier on forward_features' output; `pre_logits` stops before the classifier.
   virtual torch::Tensor forward_head(const torch::Tensor& features, bool pre_logits = false) = 0;
