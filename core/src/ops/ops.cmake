@@ -1,0 +1,5 @@
+# Sources of core/src/ops (tensor operations the tasks and their plugins share: boxes, IoU, NMS): added to the
+# autotimm target. Headers live in sdk/include/autotimm/ops/ so plugins can use them.
+target_sources(autotimm PRIVATE
+  ${CMAKE_CURRENT_LIST_DIR}/boxes.cpp
+)
