@@ -19,6 +19,7 @@ int run_validate(const std::vector<std::string>& args);
 int run_test(const std::vector<std::string>& args);
 int run_predict(const std::vector<std::string>& args);
 int run_data(const std::vector<std::string>& args);
+int run_make_dataset(const std::vector<std::string>& args);
 int run_logger(const std::vector<std::string>& args);
 int run_wandb(const std::vector<std::string>& args);
 int run_launch(const std::vector<std::string>& args);

@@ -87,6 +87,15 @@ const std::map<std::string, Command>& commands() {
         "autotimm data sample --config RUN.json --out DIR [--split train|val|test] [--count N] [--set KEY=VALUE]...\n"
         "  Writes the first N images of a split (default: test, 8) as DIR/<index>-<class>.png.",
         &run_data}},
+      {"make-dataset",
+       {"write a generated dataset for demos and tests",
+        "autotimm make-dataset shapes --out DIR [--task detection|instance|segmentation|all] [--train N] [--val N]\n"
+        "                              [--size PX] [--min-objects N] [--max-objects N] [--seed S]\n"
+        "  Images of rectangles, ellipses and triangles: DIR/images/{train,val}/*.png with COCO annotations\n"
+        "  (DIR/annotations/instances_{train,val}.json: boxes, and polygons for instance) and class masks\n"
+        "  (DIR/masks/{train,val}/*.png: 0 background, 1 rectangle, 2 ellipse, 3 triangle). Defaults: all, 64 train,\n"
+        "  16 val, 128 px, 1 to 4 objects of up to 3/8 of the side, seed 0.",
+        &run_make_dataset}},
       {"fit",
        {"train a model described by a run config",
         "autotimm fit --config RUN.json [--set KEY=VALUE]... [--ckpt-path CKPT] [--test] [--json]\n"

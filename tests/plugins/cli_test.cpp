@@ -42,6 +42,24 @@ TEST(Cli, BadUsageExitsWithTwoAndSuggests) {
   EXPECT_EQ(run("inspect").exit_code, 2);
 }
 
+TEST(Cli, MakeDatasetWritesTheShapesFolder) {
+  autotimm::testing::TempDir dir;
+  const auto out = dir.path() / "shapes";
+  auto made = run("make-dataset shapes --out '" + out.string() + "' --train 3 --val 1 --size 48 --task instance");
+  ASSERT_EQ(made.exit_code, 0) << made.err;
+  EXPECT_NE(made.out.find("wrote 3 train and 1 val images"), std::string::npos);
+  EXPECT_TRUE(fs::exists(out / "images" / "train" / "000002.png"));
+  EXPECT_FALSE(fs::exists(out / "masks"));  // instance: boxes and polygons, no class masks
+  std::ifstream in(out / "annotations" / "instances_val.json");
+  const auto coco = boost::json::parse(std::string(std::istreambuf_iterator<char>(in), {})).as_object();
+  EXPECT_EQ(coco.at("images").as_array().size(), 1u);
+  ASSERT_FALSE(coco.at("annotations").as_array().empty());
+  EXPECT_TRUE(coco.at("annotations").as_array().front().as_object().contains("segmentation"));
+  auto bad = run("make-dataset shapes --out '" + out.string() + "' --task boxes");
+  EXPECT_EQ(bad.exit_code, 2);
+  EXPECT_NE(bad.err.find("--task must be detection, instance, segmentation or all, got 'boxes'"), std::string::npos);
+}
+
 TEST(Cli, PluginsListsWhatLoadedAndWhatWasRefused) {
   autotimm::testing::TempDir dir;
   for (const char* name : {"good", "wrongtorch"}) {

@@ -12,6 +12,7 @@ set(AUTOTIMM_DATA_PLAIN_SOURCES
   ${CMAKE_CURRENT_LIST_DIR}/csv.cpp
   ${CMAKE_CURRENT_LIST_DIR}/dataset.cpp
   ${CMAKE_CURRENT_LIST_DIR}/idx_reader.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/synthetic_shapes.cpp
 )
 target_sources(autotimm PRIVATE ${AUTOTIMM_DATA_PLAIN_SOURCES}
   ${CMAKE_CURRENT_LIST_DIR}/loader.cpp
