@@ -13,6 +13,7 @@ set(AUTOTIMM_DATA_PLAIN_SOURCES
   ${CMAKE_CURRENT_LIST_DIR}/dataset.cpp
   ${CMAKE_CURRENT_LIST_DIR}/idx_reader.cpp
   ${CMAKE_CURRENT_LIST_DIR}/synthetic_shapes.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/coco_detection.cpp
 )
 target_sources(autotimm PRIVATE ${AUTOTIMM_DATA_PLAIN_SOURCES}
   ${CMAKE_CURRENT_LIST_DIR}/loader.cpp

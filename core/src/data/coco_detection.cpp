@@ -1,0 +1,171 @@
+// COCO instance annotations → detection records. Every field is checked before use, with the file and the entry in
+// the message; the file is size-checked before it is read.
+#include "autotimm/data/coco_detection.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <fstream>
+#include <map>
+#include <sstream>
+#include <unordered_map>
+
+#include <boost/json.hpp>
+
+#include "autotimm/error.hpp"
+
+namespace autotimm {
+namespace {
+
+namespace fs = std::filesystem;
+namespace json = boost::json;
+
+class Reader {
+ public:
+  explicit Reader(fs::path file) : file_(std::move(file)) {}
+
+  [[noreturn]] void fail(const std::string& what) const {
+    throw FormatError("COCO annotations '" + file_.string() + "': " + what);
+  }
+
+  const json::array& array_at(const json::object& o, const char* key, const std::string& where) const {
+    const auto* v = o.if_contains(key);
+    if (v == nullptr || !v->is_array()) fail(where + ": expected an array '" + key + "'");
+    return v->as_array();
+  }
+
+  const json::object& object_of(const json::value& v, const std::string& where) const {
+    if (!v.is_object()) fail(where + ": expected an object");
+    return v.as_object();
+  }
+
+  std::int64_t integer_at(const json::object& o, const char* key, const std::string& where) const {
+    const auto* v = o.if_contains(key);
+    if (v != nullptr && v->is_int64()) return v->as_int64();
+    if (v != nullptr && v->is_uint64() && v->as_uint64() <= static_cast<std::uint64_t>(INT64_MAX)) {
+      return static_cast<std::int64_t>(v->as_uint64());
+    }
+    fail(where + ": expected an integer '" + key + "'");
+  }
+
+  double number(const json::value& v, const std::string& where) const {
+    double value = 0.0;
+    if (v.is_double()) value = v.as_double();
+    else if (v.is_int64()) value = static_cast<double>(v.as_int64());
+    else if (v.is_uint64()) value = static_cast<double>(v.as_uint64());
+    else fail(where + ": expected a number");
+    if (!std::isfinite(value)) fail(where + ": expected a finite number");
+    return value;
+  }
+
+  std::string string_at(const json::object& o, const char* key, const std::string& where) const {
+    const auto* v = o.if_contains(key);
+    if (v == nullptr || !v->is_string()) fail(where + ": expected a string '" + key + "'");
+    return std::string(v->as_string());
+  }
+
+ private:
+  fs::path file_;
+};
+
+json::value parse_file(const fs::path& file, const CocoReadOptions& options) {
+  std::error_code error;
+  const auto size = fs::file_size(file, error);
+  if (error) throw IoError("cannot read COCO annotations '" + file.string() + "': " + error.message());
+  if (size > options.max_file_bytes) {
+    throw FormatError("COCO annotations '" + file.string() + "' are " + std::to_string(size) +
+                      " bytes, over the limit of " + std::to_string(options.max_file_bytes) +
+                      "; raise CocoReadOptions::max_file_bytes if the file is right");
+  }
+  std::ifstream in(file, std::ios::binary);
+  if (!in) throw IoError("cannot open COCO annotations '" + file.string() + "'");
+  std::ostringstream text;
+  text << in.rdbuf();
+  json::error_code parse_error;
+  auto value = json::parse(text.str(), parse_error);
+  if (parse_error) {
+    throw FormatError("COCO annotations '" + file.string() + "' are not valid JSON: " + parse_error.message());
+  }
+  return value;
+}
+
+}  // namespace
+
+DetectionDataset read_coco_detection(const fs::path& annotation_file, const fs::path& image_dir,
+                                     const CocoReadOptions& options) {
+  const Reader r(annotation_file);
+  const auto root_value = parse_file(annotation_file, options);
+  const auto& root = r.object_of(root_value, "the top level");
+
+  DetectionDataset data;
+  // Categories in ascending id order become labels 0, 1, …
+  std::map<std::int64_t, std::string> categories;
+  for (const auto& value : r.array_at(root, "categories", "the top level")) {
+    const auto& c = r.object_of(value, "a category");
+    const auto id = r.integer_at(c, "id", "a category");
+    const std::string where = "category " + std::to_string(id);
+    if (!categories.emplace(id, r.string_at(c, "name", where)).second) r.fail(where + " is listed twice");
+  }
+  std::unordered_map<std::int64_t, std::int64_t> label_of;
+  for (const auto& [id, name] : categories) {
+    label_of[id] = static_cast<std::int64_t>(data.class_names.size());
+    data.category_ids.push_back(id);
+    data.class_names.push_back(name);
+  }
+
+  std::unordered_map<std::int64_t, std::size_t> record_of;
+  for (const auto& value : r.array_at(root, "images", "the top level")) {
+    const auto& image = r.object_of(value, "an image");
+    DetectionRecord record;
+    record.image_id = r.integer_at(image, "id", "an image");
+    const std::string where = "image " + std::to_string(record.image_id);
+    const auto name = r.string_at(image, "file_name", where);
+    record.image = image_dir / name;
+    record.width = static_cast<int>(r.integer_at(image, "width", where));
+    record.height = static_cast<int>(r.integer_at(image, "height", where));
+    if (record.width < 1 || record.height < 1) r.fail(where + ": width and height must be positive");
+    if (!record_of.emplace(record.image_id, data.records.size()).second) r.fail(where + " is listed twice");
+    data.records.push_back(std::move(record));
+  }
+
+  // A file without annotations (test images) is a dataset of images only.
+  if (!root.contains("annotations")) return data;
+  for (const auto& value : r.array_at(root, "annotations", "the top level")) {
+    const auto& a = r.object_of(value, "an annotation");
+    DetectionAnnotation annotation;
+    annotation.id = r.integer_at(a, "id", "an annotation");
+    const std::string where = "annotation " + std::to_string(annotation.id);
+    const auto image_id = r.integer_at(a, "image_id", where);
+    const auto record = record_of.find(image_id);
+    if (record == record_of.end()) r.fail(where + ": image_id " + std::to_string(image_id) + " is not in 'images'");
+    annotation.category_id = r.integer_at(a, "category_id", where);
+    const auto label = label_of.find(annotation.category_id);
+    if (label == label_of.end()) {
+      r.fail(where + ": category_id " + std::to_string(annotation.category_id) + " is not in 'categories'");
+    }
+    annotation.label = label->second;
+    const auto& bbox = r.array_at(a, "bbox", where);
+    if (bbox.size() != 4) r.fail(where + ": 'bbox' must be [x, y, width, height], got " + std::to_string(bbox.size()) +
+                                 " numbers");
+    const double x = r.number(bbox[0], where + " bbox"), y = r.number(bbox[1], where + " bbox");
+    const double w = r.number(bbox[2], where + " bbox"), h = r.number(bbox[3], where + " bbox");
+    if (w < 0 || h < 0) r.fail(where + ": 'bbox' has a negative width or height");
+    if (const auto* crowd = a.if_contains("iscrowd")) {
+      if (!crowd->is_int64() && !crowd->is_bool()) r.fail(where + ": expected 'iscrowd' 0 or 1");
+      annotation.iscrowd = crowd->is_bool() ? crowd->as_bool() : crowd->as_int64() != 0;
+    }
+    annotation.area = a.contains("area") ? r.number(a.at("area"), where + " area") : w * h;
+    if (w == 0 || h == 0) {
+      ++data.dropped_degenerate;  // nothing to regress to; COCO has a few
+      continue;
+    }
+    if (w * h < options.min_bbox_area) {
+      ++data.dropped_small;
+      continue;
+    }
+    annotation.box = {x, y, x + w, y + h};
+    data.records[record->second].annotations.push_back(annotation);
+  }
+  return data;
+}
+
+}  // namespace autotimm
