@@ -42,11 +42,7 @@ std::shared_ptr<Backbone> build(const std::string& name, const std::string& mode
 
 // ---- counts against timm ------------------------------------------------------------------------------------------
 
-struct Expected {
-  const char* name;
-  std::int64_t parameters;  // timm's create_model(name) with 1000 classes
-  std::size_t keys;         // its state_dict
-};
+using Expected = testing::TimmCounts;  // timm's parameters (1000 classes) and state-dict keys
 
 // timm's published sizes round to these (convnext_atto 3.70M, femto 5.22M, tiny 28.59M, convnextv2_atto 3.71M,
 // convnextv2_nano 15.62M, convnextv2_tiny 28.64M); the exact values follow from convnext.py's layer shapes.
@@ -56,12 +52,7 @@ TEST(ConvNeXtCounts, ParametersAndKeysMatchTimm) {
       {"convnext_tiny", 28'589'128, 182},  {"convnextv2_atto", 3'708'400, 140},  {"convnextv2_nano", 15'623'800, 160},
       {"convnextv2_tiny", 28'635'496, 200},
   };
-  for (const auto& expected : kSmall) {
-    SCOPED_TRACE(expected.name);
-    auto net = build(expected.name);
-    EXPECT_EQ(parameter_count(*net), expected.parameters);
-    EXPECT_EQ(state_dict(*net).size(), expected.keys);
-  }
+  testing::expect_timm_counts(plugin_registry(), kSmall);
   // The shared fixture's model: 10 classes (its README: 3.4 M).
   EXPECT_EQ(parameter_count(*build("convnext_atto", R"({"num_classes": 10})")), 3'377'730);
 }
@@ -75,12 +66,7 @@ TEST(ConvNeXtCounts, DISABLED_OtherModelsAtFullSize) {
       {"convnext_xlarge", 350'196'968, 344}, {"convnext_xxlarge", 846'471'016, 380},
       {"convnextv2_huge", 660'289'640, 380},
   };
-  for (const auto& expected : kLarge) {
-    SCOPED_TRACE(expected.name);
-    auto net = build(expected.name);
-    EXPECT_EQ(parameter_count(*net), expected.parameters);
-    EXPECT_EQ(state_dict(*net).size(), expected.keys);
-  }
+  testing::expect_timm_counts(plugin_registry(), kLarge);
 }
 
 // ---- key names, order and shapes ----------------------------------------------------------------------------------

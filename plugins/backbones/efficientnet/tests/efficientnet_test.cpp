@@ -150,22 +150,14 @@ TEST(EfficientNetArchDef, ChannelRounding) {
 
 // ---- counts against timm ------------------------------------------------------------------------------------------
 
-struct Expected {
-  const char* name;
-  std::int64_t parameters;  // timm's create_model(name) with 1000 classes
-  std::size_t keys;         // its state_dict
-};
+using Expected = testing::TimmCounts;  // timm's parameters (1000 classes) and state-dict keys
 
 TEST(EfficientNetCounts, ParametersAndKeysMatchTimm) {
   // ../shared/docs/timm-architectures.md §4.
-  for (const auto& expected : {Expected{"efficientnet_b0", 5'288'548, 360},
-                               Expected{"tf_efficientnet_b0", 5'288'548, 360},
-                               Expected{"mobilenetv3_large_100", 5'483'032, 312}}) {
-    SCOPED_TRACE(expected.name);
-    auto net = build(expected.name);
-    EXPECT_EQ(parameter_count(*net), expected.parameters);
-    EXPECT_EQ(state_dict(*net).size(), expected.keys);
-  }
+  constexpr Expected kModels[] = {{"efficientnet_b0", 5'288'548, 360},
+                                  {"tf_efficientnet_b0", 5'288'548, 360},
+                                  {"mobilenetv3_large_100", 5'483'032, 312}};
+  testing::expect_timm_counts(plugin_registry(), kModels);
 }
 
 // timm's published sizes (its results tables, millions of parameters with 1000 classes, two decimals).

@@ -48,11 +48,7 @@ const std::string kShallow = R"("w0": 16, "wa": 16.0, "wm": 2.0, "depth": 6)";
 
 // ---- counts against timm ------------------------------------------------------------------------------------------
 
-struct Expected {
-  const char* name;
-  std::int64_t parameters;  // timm's create_model(name) with 1000 classes
-  std::size_t keys;         // its state_dict; 0: not asserted
-};
+using Expected = testing::TimmCounts;  // timm's parameters (1000 classes) and state-dict keys
 
 // Exact parameter counts from two trusted sources: ../shared/docs/timm-architectures.md §5.3 (regnety_002,
 // regnety_040), and torchvision's published num_params for the models whose torchvision weights timm loads as they
@@ -64,14 +60,7 @@ TEST(RegNetCounts, ParametersAndKeysMatchTimm) {
       {"regnetx_004_tv", 5'495'976, 0},  {"regnetx_008", 7'259'656, 0},    {"regnetx_016", 9'190'136, 0},
       {"regnetx_032", 15'296'552, 0},
   };
-  for (const auto& expected : kModels) {
-    SCOPED_TRACE(expected.name);
-    auto net = build(expected.name);
-    EXPECT_EQ(parameter_count(*net), expected.parameters);
-    if (expected.keys) {
-      EXPECT_EQ(state_dict(*net).size(), expected.keys);
-    }
-  }
+  testing::expect_timm_counts(plugin_registry(), kModels);
   // Key counts of §5.3 without a trusted exact parameter count; the parameters against timm's published sizes
   // (model cards: regnetx_002 2.68 M, regnety_006 6.06 M, regnety_008 6.26 M).
   struct Rounded {
@@ -126,16 +115,7 @@ TEST(RegNetCounts, DISABLED_OtherModelsAtFullSize) {
       {"regnety_160", 83'590'140, 428},  {"regnety_320", 145'046'770, 472}, {"regnety_080_tv", 39'381'472, 0},
       {"regnetx_080", 39'572'648, 0},    {"regnetx_160", 54'278'536, 0},    {"regnetx_320", 107'811'560, 0},
   };
-  for (const auto& expected : kLarge) {
-    SCOPED_TRACE(expected.name);
-    auto net = build(expected.name);
-    if (expected.parameters) {
-      EXPECT_EQ(parameter_count(*net), expected.parameters);
-    }
-    if (expected.keys) {
-      EXPECT_EQ(state_dict(*net).size(), expected.keys);
-    }
-  }
+  testing::expect_timm_counts(plugin_registry(), kLarge);
 }
 
 // ---- the generator: resolved stages --------------------------------------------------------------------------------

@@ -41,11 +41,7 @@ std::shared_ptr<Backbone> build(const std::string& name, const std::string& mode
 
 // ---- counts against timm -------------------------------------------------------------------------------------------
 
-struct Expected {
-  const char* name;
-  std::int64_t parameters;  // timm's create_model(name) with 1000 classes
-  std::size_t keys;         // its state_dict, num_batches_tracked included
-};
+using Expected = testing::TimmCounts;  // timm's parameters (1000 classes) and state-dict keys
 
 // resnet18/34/50/101 and resnext50_32x4d are docs/timm-architectures.md §1.2; the others follow from timm's
 // resnet.py (same arithmetic, and the published sizes round to these: resnet50d 25.58M, seresnet50 28.09M,
@@ -58,24 +54,14 @@ constexpr Expected kSmall[] = {
 };
 
 TEST(ResNetCounts, ParametersAndKeysMatchTimm) {
-  for (const auto& expected : kSmall) {
-    SCOPED_TRACE(expected.name);
-    auto net = build(expected.name);
-    EXPECT_EQ(parameter_count(*net), expected.parameters);
-    EXPECT_EQ(state_dict(*net).size(), expected.keys);
-  }
+  testing::expect_timm_counts(plugin_registry(), kSmall);
 }
 
 TEST(ResNetCounts, LargeModelsBuiltButNotRun) {
   constexpr Expected kLarge[] = {{"resnet101", 44'549'160, 626},
                                  {"resnet152", 60'192'808, 932},
                                  {"wide_resnet50_2", 68'883'240, 320}};
-  for (const auto& expected : kLarge) {
-    SCOPED_TRACE(expected.name);
-    auto net = build(expected.name);
-    EXPECT_EQ(parameter_count(*net), expected.parameters);
-    EXPECT_EQ(state_dict(*net).size(), expected.keys);
-  }
+  testing::expect_timm_counts(plugin_registry(), kLarge);
 }
 
 // Every registered name at full size: about 4.5 billion parameters in all, so it runs on demand only

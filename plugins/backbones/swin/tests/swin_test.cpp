@@ -53,11 +53,7 @@ std::map<std::string, torch::Tensor> tensors_of(const torch::nn::Module& module)
 
 // ---- counts against timm ------------------------------------------------------------------------------------------
 
-struct Expected {
-  const char* name;
-  std::int64_t parameters;  // timm's create_model(name) with 1000 classes
-  std::size_t keys;         // its state_dict
-};
+using Expected = testing::TimmCounts;  // timm's parameters (1000 classes) and state-dict keys
 
 // timm's Swin-T: 173 keys, 28,288,354 parameters (timm-architectures.md §6.3). The others follow from the same layer
 // shapes (per block: 2 LayerNorms, (2W−1)² × heads table, qkv, proj, MLP; PatchMerging per later stage) and round to
@@ -88,12 +84,7 @@ TEST(SwinCounts, DISABLED_OtherModelsAtFullSize) {
       {"swin_large_patch4_window12_384", 196'735'516, 329}, {"swin_s3_small_224", 49'737'298, 329},
       {"swin_s3_base_224", 71'125'762, 485},
   };
-  for (const auto& expected : kLarge) {
-    SCOPED_TRACE(expected.name);
-    auto net = build(expected.name);
-    EXPECT_EQ(parameter_count(*net), expected.parameters);
-    EXPECT_EQ(state_dict(*net).size(), expected.keys);
-  }
+  testing::expect_timm_counts(plugin_registry(), kLarge);
 }
 
 // ---- key names, order and shapes ----------------------------------------------------------------------------------
