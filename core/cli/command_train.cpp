@@ -3,16 +3,21 @@
 #include <torch/torch.h>
 
 #include <algorithm>
+#include <functional>
 #include <iomanip>
 #include <iostream>
 
 #include <boost/json.hpp>
 
 #include "autotimm/data/dataset.hpp"
+#include "autotimm/data/decode.hpp"
+#include "autotimm/data/draw_boxes.hpp"
 #include "autotimm/data/image_data_module.hpp"
 #include "autotimm/data/loader.hpp"
 #include "autotimm/error.hpp"
 #include "autotimm/tasks/image_classifier.hpp"
+#include "autotimm/tasks/load_task.hpp"
+#include "autotimm/tasks/object_detector.hpp"
 #include "autotimm/trainer/auto_trainer.hpp"
 #include "autotimm/trainer/run_config.hpp"
 #include "command_line.hpp"
@@ -50,7 +55,7 @@ void print_metrics(const std::map<std::string, double>& metrics, bool json) {
 std::shared_ptr<Task> model_for(const RunConfig& run, const std::string& ckpt) {
   if (ckpt.empty()) return run.make_model();
   run.skip_model();
-  return ImageClassifier::load_from_checkpoint(ckpt);
+  return load_task_from_checkpoint(ckpt);
 }
 
 std::string ckpt_of(const CommandLine& line, const RunConfig& run) {
@@ -116,25 +121,10 @@ int run_validate(const std::vector<std::string>& args) { return run_evaluation(a
 
 int run_test(const std::vector<std::string>& args) { return run_evaluation(args, true); }
 
-int run_predict(const std::vector<std::string>& args) {
-  CommandLine line(args, {"--json"}, {"--ckpt-path", "--top-k", "--batch-size"});
-  const auto ckpt = line.option("--ckpt-path");
-  if (!ckpt) throw UsageError("--ckpt-path CHECKPOINT is required");
-  if (line.positional().empty()) throw UsageError("expected images or folders of images to predict");
-  const auto parse_count = [&](const char* name, std::int64_t fallback) {
-    const auto text = line.option(name);
-    if (!text) return fallback;
-    try {
-      std::size_t used = 0;
-      const auto value = std::stoll(*text, &used);
-      if (used == text->size() && value > 0) return static_cast<std::int64_t>(value);
-    } catch (const std::exception&) {
-    }
-    throw UsageError(std::string(name) + " expects a positive integer, got '" + *text + "'");
-  };
-  auto model = ImageClassifier::load_from_checkpoint(*ckpt);
-  const std::int64_t top_k = std::min(parse_count("--top-k", 3), model->num_classes());
+namespace {
 
+/// The images named on the command line: files as given, folders searched for image files (sorted).
+std::shared_ptr<ImageDataset> images_to_predict(const CommandLine& line) {
   auto dataset = std::make_shared<ImageDataset>();
   dataset->source = "the images to predict";
   for (const auto& input : line.positional()) {
@@ -156,18 +146,45 @@ int run_predict(const std::vector<std::string>& args) {
       throw NotFoundError("no image or folder '" + input + "'");
     }
   }
-  const DataConfig config = model->data_config().value_or(DataConfig{});
-  DataLoader loader(dataset, eval_transform(config),
-                    {.batch_size = parse_count("--batch-size", 32), .num_workers = 2, .strict_data = true,
-                     .mean = config.mean, .std = config.std});
-  const auto& names = model->class_names();
-  const auto name_of = [&](std::int64_t index) {
-    return index < static_cast<std::int64_t>(names.size()) ? names[static_cast<std::size_t>(index)]
-                                                            : std::to_string(index);
+  return dataset;
+}
+
+std::int64_t count_option(const CommandLine& line, const char* name, std::int64_t fallback) {
+  const auto text = line.option(name);
+  if (!text) return fallback;
+  try {
+    std::size_t used = 0;
+    const auto value = std::stoll(*text, &used);
+    if (used == text->size() && value > 0) return static_cast<std::int64_t>(value);
+  } catch (const std::exception&) {
+  }
+  throw UsageError(std::string(name) + " expects a positive integer, got '" + *text + "'");
+}
+
+std::function<std::string(std::int64_t)> namer(const std::vector<std::string>& names) {
+  return [&names](std::int64_t index) {
+    return index >= 0 && index < static_cast<std::int64_t>(names.size()) ? names[static_cast<std::size_t>(index)]
+                                                                          : std::to_string(index);
   };
+}
+
+DataLoader predict_loader(std::shared_ptr<ImageDataset> dataset, const DataConfig& config, const CommandLine& line) {
+  return DataLoader(std::move(dataset), eval_transform(config),
+                    {.batch_size = count_option(line, "--batch-size", 32), .num_workers = 2, .strict_data = true,
+                     .mean = config.mean, .std = config.std});
+}
+
+void predict_classes(ImageClassifier& model, const CommandLine& line) {
+  if (line.option("--out") || line.option("--min-score")) {
+    throw UsageError("--out and --min-score are for detectors; this checkpoint holds an ImageClassifier");
+  }
+  const std::int64_t top_k = std::min(count_option(line, "--top-k", 3), model.num_classes());
+  auto dataset = images_to_predict(line);
+  const auto loader = predict_loader(dataset, model.data_config().value_or(DataConfig{}), line);
+  const auto name_of = namer(model.class_names());
   auto pass = loader.epoch(0);
   while (auto batch = pass.next()) {
-    const auto out = model->predict(batch->images);
+    const auto out = model.predict(batch->images);
     const auto [scores, indices] = out.probabilities.topk(top_k, 1);
     for (std::int64_t row = 0; row < batch->size(); ++row) {
       const auto& path = dataset->items[batch->indices[static_cast<std::size_t>(row)]].path;
@@ -187,6 +204,85 @@ int run_predict(const std::vector<std::string>& args) {
         std::cout << text.str() << "\n";
       }
     }
+  }
+}
+
+/// --min-score as a number in [0, 1].
+double min_score_option(const CommandLine& line) {
+  const auto text = line.option("--min-score");
+  if (!text) return 0.3;
+  try {
+    std::size_t used = 0;
+    const double value = std::stod(*text, &used);
+    if (used == text->size() && value >= 0.0 && value <= 1.0) return value;
+  } catch (const std::exception&) {
+  }
+  throw UsageError("--min-score expects a number in [0, 1], got '" + *text + "'");
+}
+
+void predict_objects(ObjectDetector& model, const CommandLine& line) {
+  if (line.option("--top-k")) throw UsageError("--top-k is for classifiers; use --min-score with a detector");
+  const double min_score = min_score_option(line);
+  const auto out_dir = line.option("--out");
+  if (out_dir) fs::create_directories(*out_dir);
+  auto dataset = images_to_predict(line);
+  dataset->detection = true;  // batches then say where each image came from, and boxes go back to its pixels
+  const auto loader = predict_loader(dataset, model.data_config().value_or(DataConfig{.crop_mode = "letterbox"}), line);
+  const auto name_of = namer(model.class_names());
+  auto pass = loader.epoch(0);
+  while (auto batch = pass.next()) {
+    const auto found = model.predict_step(*batch);
+    for (std::int64_t row = 0; row < batch->size(); ++row) {
+      const auto& path = dataset->items[batch->indices[static_cast<std::size_t>(row)]].path;
+      boost::json::array detections;
+      std::vector<DrawnBox> drawn;
+      std::ostringstream text;
+      const auto count = found.at("counts")[row].item<std::int64_t>();
+      for (std::int64_t k = 0; k < count; ++k) {
+        const double score = found.at("scores")[row][k].item<double>();
+        if (score < min_score) break;  // best first
+        const auto index = found.at("labels")[row][k].item<std::int64_t>();
+        const auto box_tensor = found.at("boxes")[row][k];
+        const std::array<double, 4> box = {box_tensor[0].item<double>(), box_tensor[1].item<double>(),
+                                           box_tensor[2].item<double>(), box_tensor[3].item<double>()};
+        detections.push_back({{"label", name_of(index)}, {"index", index}, {"score", score},
+                              {"box", boost::json::array{box[0], box[1], box[2], box[3]}}});
+        std::ostringstream caption;
+        caption << name_of(index) << " " << std::fixed << std::setprecision(2) << score;
+        drawn.push_back({.box = box, .caption = caption.str(), .color_index = index});
+        text << "  " << caption.str() << " [" << std::setprecision(1) << box[0] << ", " << box[1] << ", " << box[2]
+             << ", " << box[3] << "]\n";
+      }
+      boost::json::object record{{"image", path.string()}, {"detections", std::move(detections)}};
+      if (out_dir) {
+        Image picture = decode_image(path);
+        draw_boxes(picture, drawn);
+        const fs::path written = fs::path(*out_dir) / (path.stem().string() + ".png");
+        write_image(written, picture);
+        record["drawn"] = written.string();
+      }
+      if (line.flag("--json")) {
+        std::cout << boost::json::serialize(record) << "\n";
+      } else {
+        std::cout << path.string() << ": " << drawn.size() << (drawn.size() == 1 ? " object\n" : " objects\n")
+                  << text.str();
+      }
+    }
+  }
+}
+
+}  // namespace
+
+int run_predict(const std::vector<std::string>& args) {
+  CommandLine line(args, {"--json"}, {"--ckpt-path", "--top-k", "--batch-size", "--min-score", "--out"});
+  const auto ckpt = line.option("--ckpt-path");
+  if (!ckpt) throw UsageError("--ckpt-path CHECKPOINT is required");
+  if (line.positional().empty()) throw UsageError("expected images or folders of images to predict");
+  const auto task = load_task_from_checkpoint(*ckpt);
+  if (auto detector = std::dynamic_pointer_cast<ObjectDetector>(task)) {
+    predict_objects(*detector, line);
+  } else {
+    predict_classes(dynamic_cast<ImageClassifier&>(*task), line);
   }
   return kExitOk;
 }

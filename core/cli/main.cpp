@@ -117,10 +117,13 @@ const std::map<std::string, Command>& commands() {
         "  With --ckpt-path the model comes from the checkpoint, else from the config's model section.",
         &run_test}},
       {"predict",
-       {"classify images with a trained checkpoint",
-        "autotimm predict --ckpt-path CKPT [--top-k K] [--batch-size N] [--json] IMAGE_OR_FOLDER...\n"
-        "  Uses the checkpoint's preprocessing and class names; prints the top K classes per image\n"
-        "  (--json: one JSON object per line).",
+       {"classify images or find objects in them with a trained checkpoint",
+        "autotimm predict --ckpt-path CKPT [--batch-size N] [--json] [--top-k K | --min-score S --out DIR]\n"
+        "                 IMAGE_OR_FOLDER...\n"
+        "  Uses the checkpoint's preprocessing and class names (--json: one JSON object per line).\n"
+        "  A classifier prints the top K classes per image (--top-k, default 3).\n"
+        "  A detector prints each image's objects scoring at least S (--min-score, default 0.3): label, score and\n"
+        "  box (x1, y1, x2, y2 in the image's pixels); --out DIR also writes DIR/<name>.png with the boxes drawn.",
         &run_predict}},
       {"logger",
        {"send runs a logger kept offline to its server",

@@ -9,6 +9,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <boost/json.hpp>
 #include <chrono>
 #include <fstream>
 #include <future>
@@ -127,6 +128,61 @@ TEST_F(DdpCli, TwoProcessesTrainLikeOneProcessWithTheCombinedBatch) {
   const auto train_spawned = csv_column(dir_ / "spawned" / "logs" / "version_0" / "metrics.csv", "train/loss_epoch");
   ASSERT_EQ(train_spawned.size(), 2u);
   for (std::size_t i = 0; i < 2; ++i) EXPECT_NEAR(train_single[i], train_spawned[i], 1e-4);
+}
+
+// Detection under DDP. Training: the loss divides by the positives averaged over the ranks, so two ranks of 4 images
+// train like one process with the batch of 8 (BatchNorm synchronised). Evaluation: the ranks exchange their images,
+// so two ranks report one process's COCO numbers, the image the sampler repeats to even out 7 counted once.
+TEST_F(DdpCli, TwoProcessesTrainAndEvaluateADetectorLikeOneProcess) {
+  const auto shapes = dir_ / "shapes";
+  // 16 training images for two epochs of two steps: few enough steps that float noise stays under the tolerance.
+  const auto made = run_command(kCli + " make-dataset shapes --task detection --size 64 --train 16 --val 7 --out " +
+                                shapes.string());
+  ASSERT_EQ(made.exit_code, 0) << made.err;
+  const auto config = dir_ / "detector.json";
+  std::ofstream(config) << R"({
+  "model": {"class": "ObjectDetector", "backbone": "resnet10t", "pretrained": false, "fpn_channels": 32,
+            "head_num_convs": 1, "strides": [8, 16, 32], "lr": 0.01, "optimizer": "sgd",
+            "optimizer_options": {"momentum": 0.9}, "weight_decay": 0.0, "scheduler": "none"},
+  "data": {"class": "DetectionDataModule", "data_dir": ")" + shapes.string() + R"(", "image_size": 64,
+           "batch_size": 8, "seed": 5},
+  "trainer": {"max_epochs": 2, "enable_progress_bar": false, "enable_model_summary": false, "seed": 11,
+              "sync_batchnorm": true}
+})";
+  const auto run = [&](const std::string& command, const fs::path& root, const std::string& sets) {
+    return run_command(kCli + " " + command + " --config " + config.string() + " --set trainer.default_root_dir=" +
+                       root.string() + " " + sets);
+  };
+  const auto single = run("fit", dir_ / "single", "");
+  ASSERT_EQ(single.exit_code, 0) << single.err;
+  const auto untrained = run("fit", dir_ / "untrained", "--set model.lr=1e-12 --set trainer.max_epochs=1");
+  ASSERT_EQ(untrained.exit_code, 0) << untrained.err;
+  const auto spawned = run("fit", dir_ / "spawned", "--set data.batch_size=4 --set trainer.devices=2");
+  ASSERT_EQ(spawned.exit_code, 0) << spawned.err;
+  expect_same_training(dir_ / "single", dir_ / "spawned", dir_ / "untrained", 1e-4);
+
+  // A detector trained far enough to find objects (96 images, 16 epochs), evaluated by one process and by two.
+  const auto more = run_command(kCli + " make-dataset shapes --task detection --size 64 --train 96 --val 7 --out " +
+                                (dir_ / "more").string());
+  ASSERT_EQ(more.exit_code, 0) << more.err;
+  const auto trained = run("fit", dir_ / "trained",
+                           "--set data.data_dir=" + (dir_ / "more").string() + " --set model.optimizer=adamw "
+                           "--set model.lr=0.002 --set trainer.max_epochs=16 --set trainer.sync_batchnorm=false");
+  ASSERT_EQ(trained.exit_code, 0) << trained.err;
+  const auto checkpoint = (dir_ / "trained" / "logs" / "version_0" / "checkpoints" / "last.ckpt").string();
+  const std::string evaluate = "--set data.data_dir=" + (dir_ / "more").string() + " --set data.batch_size=2 --json " +
+                               "--ckpt-path " + checkpoint;
+  const auto one = run("validate", dir_ / "one", evaluate);
+  const auto two = run("validate", dir_ / "two", evaluate + " --set trainer.devices=2");
+  ASSERT_EQ(one.exit_code, 0) << one.err;
+  ASSERT_EQ(two.exit_code, 0) << two.err;
+  const auto by_one = boost::json::parse(one.out).as_object(), by_two = boost::json::parse(two.out).as_object();
+  EXPECT_GT(by_one.at("val/map").as_double(), 0.2) << one.out;
+  for (const auto& [name, value] : by_one) {
+    if (std::string_view(name).starts_with("val/loss")) continue;  // per-batch normalisers differ with the split
+    ASSERT_TRUE(by_two.contains(name)) << name;
+    EXPECT_DOUBLE_EQ(value.as_double(), by_two.at(name).as_double()) << name;
+  }
 }
 
 TEST_F(DdpCli, GradientAccumulationUnderDdpStillEqualsTheCombinedBatch) {

@@ -7,10 +7,13 @@
 //   autotimm::ImageDataModule data({.data_dir = "data/flowers"});
 //   autotimm::AutoTrainer({.max_epochs = 5}).fit(model, data);
 #include "autotimm/backbones.hpp"
+#include "autotimm/data/detection_data_module.hpp"
 #include "autotimm/data/image_data_module.hpp"
 #include "autotimm/hub.hpp"
 #include "autotimm/loggers/csv_logger.hpp"
 #include "autotimm/tasks/image_classifier.hpp"
+#include "autotimm/tasks/load_task.hpp"
+#include "autotimm/tasks/object_detector.hpp"
 #include "autotimm/trainer/auto_trainer.hpp"
 #include "autotimm/trainer/callbacks.hpp"
 #include "autotimm/trainer/checkpoint.hpp"

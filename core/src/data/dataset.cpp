@@ -79,6 +79,7 @@ ImageDataset ImageDataset::subset(const std::vector<std::size_t>& indices) const
   ImageDataset out;
   out.class_names = class_names;
   out.multi_label = multi_label;
+  out.detection = detection;
   out.source = source;
   out.memory_images = memory_images;
   out.items.reserve(indices.size());

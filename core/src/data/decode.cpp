@@ -110,16 +110,21 @@ int reduced_decode_scale(const ResizePlan& plan) {
 }
 
 Sample decode_and_apply(std::span<const std::uint8_t> bytes, const std::string& source, const Transform& transform,
-                        SampleRng& rng, const DecodeOptions& options) {
+                        SampleRng& rng, const DecodeOptions& options, std::vector<SampleObject> objects) {
   if (bytes.empty()) throw FormatError("cannot decode image '" + source + "': the file is empty");
   Sample sample;
+  sample.objects = std::move(objects);
   const auto header = data::read_jpeg_header(bytes);
   if (!header || !header->rgb_capable) {
     sample.image = decode_with_opencv(bytes, source, options);
+    sample.original_width = sample.image.width;
+    sample.original_height = sample.image.height;
     transform.apply(sample, rng);
     return sample;
   }
   check_pixels(header->width, header->height, source, options);
+  sample.original_width = header->width;
+  sample.original_height = header->height;
   const auto plan = transform.plan_resize(header->width, header->height, rng);
   if (!plan) {
     data::decode_jpeg(bytes, source, 1, {0, 0, header->width, header->height}, sample.image);
@@ -137,6 +142,7 @@ Sample decode_and_apply(std::span<const std::uint8_t> bytes, const std::string& 
   const PixelRect area = data::decode_jpeg(bytes, source, scale, needed, decoded);
   sample.image = transforms::resample(transforms::PixelView::of(decoded, area.x, area.y), x, y, plan->window,
                                       plan->interpolation);
+  map_objects(sample, *plan, header->width, header->height);
   transform.finish_after_resize(sample, rng);
   return sample;
 }

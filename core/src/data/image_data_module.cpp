@@ -6,6 +6,7 @@
 
 #include "autotimm/error.hpp"
 #include "autotimm/names.hpp"
+#include "data_module_checks.hpp"
 #include "autotimm/pretrained_cfg.hpp"
 #include "autotimm/pretrained_cfg_json.hpp"
 
@@ -244,15 +245,12 @@ std::optional<DataLoader> ImageDataModule::validation_loader() {
 }
 
 void ImageDataModule::set_batch_size(std::int64_t batch_size) {
-  if (batch_size < 1) throw ConfigError("batch_size must be >= 1, got " + std::to_string(batch_size));
+  data::check_batch_size(batch_size);
   options_.batch_size = batch_size;
 }
 
 void ImageDataModule::set_shard(int index, int count) {
-  if (count < 1 || index < 0 || index >= count) {
-    throw ConfigError("data shard " + std::to_string(index) + " of " + std::to_string(count) +
-                      ": expected 0 <= index < count");
-  }
+  data::check_shard(index, count);
   options_.shard_index = index;
   options_.num_shards = count;
 }

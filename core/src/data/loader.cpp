@@ -102,6 +102,10 @@ DataLoader::DataLoader(std::shared_ptr<const ImageDataset> dataset, TransformPtr
     if (!(options_.std[c] > 0.0)) throw ConfigError("DataLoader: std must be positive in every channel");
   }
   if (dataset_->size() == 0) throw ConfigError("DataLoader: the dataset '" + dataset_->source + "' is empty");
+  if (options_.balanced && dataset_->detection) {
+    throw ConfigError("DataLoader: balanced sampling needs class labels; '" + dataset_->source +
+                      "' is a detection dataset");
+  }
   if (options_.balanced && dataset_->multi_label) {
     throw ConfigError("DataLoader: balanced sampling needs single-label data; '" + dataset_->source +
                       "' is multi-label");
@@ -185,13 +189,15 @@ struct DataLoader::Epoch::State {
   Sample load_transformed(std::size_t index, SampleRng& rng) const {
     const DatasetItem& item = dataset->items.at(index);
     if (item.memory_index >= 0 || item.path.empty()) {
-      Sample sample{dataset->load(index)};
+      Sample sample{dataset->load(index), item.objects};
+      sample.original_width = sample.image.width;
+      sample.original_height = sample.image.height;
       transform->apply(sample, rng);
       return sample;
     }
     thread_local std::vector<std::uint8_t> bytes;  // reused across samples: no fresh pages per file
     read_image_file(item.path, bytes);
-    return decode_and_apply(bytes, item.path.string(), *transform, rng);
+    return decode_and_apply(bytes, item.path.string(), *transform, rng, {}, item.objects);
   }
 
   /// Batch `b` of the epoch: decode, augment, normalize into one tensor. Undecodable files are skipped (or thrown,
@@ -203,6 +209,31 @@ struct DataLoader::Epoch::State {
     std::int64_t filled = 0, height = 0, width = 0;
     std::vector<float> multi;
     std::vector<std::int64_t> labels;
+    std::vector<std::int64_t> image_ids, orig_sizes;
+    std::vector<double> input_maps;
+    // A detection sample's objects as the batch's per-image tensors, and where its pixels came from.
+    const auto add_objects = [&](Batch& out, const Sample& sample, std::int64_t image_id) {
+      const auto n = static_cast<std::int64_t>(sample.objects.size());
+      auto boxes = torch::empty({n, 4}, torch::kFloat32);
+      auto classes = torch::empty({n}, torch::kInt64);
+      auto crowd = torch::empty({n}, torch::kBool);
+      auto areas = torch::empty({n}, torch::kFloat64);
+      for (std::int64_t i = 0; i < n; ++i) {
+        const SampleObject& object = sample.objects[static_cast<std::size_t>(i)];
+        for (int k = 0; k < 4; ++k) boxes.data_ptr<float>()[i * 4 + k] = static_cast<float>(object.box[k]);
+        classes.data_ptr<std::int64_t>()[i] = object.label;
+        crowd.data_ptr<bool>()[i] = object.iscrowd;
+        areas.data_ptr<double>()[i] = object.area;
+      }
+      out.boxes.push_back(boxes);
+      out.labels.push_back(classes);
+      out.iscrowd.push_back(crowd);
+      out.areas.push_back(areas);
+      image_ids.push_back(image_id);
+      orig_sizes.insert(orig_sizes.end(), {sample.original_height, sample.original_width});
+      const AxisMap& map = sample.geometry;
+      input_maps.insert(input_maps.end(), {map.scale_x, map.offset_x, map.scale_y, map.offset_y});
+    };
     for (std::size_t position = begin; position < end; ++position) {
       const std::size_t index = order[position];
       // The position in the whole (unsharded) epoch seeds the sample: the same on every worker count and shard.
@@ -251,7 +282,9 @@ struct DataLoader::Epoch::State {
         blue[i] = lut[512 + pixels[3 * i + 2]];
       }
       const DatasetItem& item = dataset->items[index];
-      if (dataset->multi_label) {
+      if (dataset->detection) {
+        add_objects(batch, sample, item.image_id);
+      } else if (dataset->multi_label) {
         multi.insert(multi.end(), item.labels.begin(), item.labels.end());
       } else {
         labels.push_back(item.label);
@@ -261,7 +294,11 @@ struct DataLoader::Epoch::State {
     }
     if (filled == 0) return std::nullopt;
     if (filled < static_cast<std::int64_t>(end - begin)) batch.images = batch.images.narrow(0, 0, filled);
-    if (dataset->multi_label) {
+    if (dataset->detection) {
+      batch.image_ids = torch::from_blob(image_ids.data(), {filled}, torch::kInt64).clone();
+      batch.orig_sizes = torch::from_blob(orig_sizes.data(), {filled, 2}, torch::kInt64).clone();
+      batch.input_maps = torch::from_blob(input_maps.data(), {filled, 4}, torch::kFloat64).clone();
+    } else if (dataset->multi_label) {
       batch.targets = torch::from_blob(multi.data(), {filled, dataset->num_classes()}, torch::kFloat32).clone();
     } else {
       batch.targets = torch::from_blob(labels.data(), {filled}, torch::kInt64).clone();

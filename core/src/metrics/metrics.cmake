@@ -6,4 +6,5 @@ target_sources(autotimm PRIVATE
   ${CMAKE_CURRENT_LIST_DIR}/multilabel_metrics.cpp
   ${CMAKE_CURRENT_LIST_DIR}/metric_collection.cpp
   ${CMAKE_CURRENT_LIST_DIR}/coco_evaluation.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/coco_metric.cpp
 )

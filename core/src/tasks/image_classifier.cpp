@@ -7,11 +7,11 @@
 #include "autotimm/data/image_data_module.hpp"
 #include "autotimm/error.hpp"
 #include "autotimm/names.hpp"
-#include "autotimm/optim/optimizers.hpp"
 #include "autotimm/registry.hpp"
 #include "autotimm/state_dict.hpp"
 #include "autotimm/trainer/checkpoint.hpp"
 #include "autotimm/tasks/mixup.hpp"
+#include "task_setup.hpp"
 
 namespace autotimm {
 
@@ -224,25 +224,7 @@ std::map<std::string, torch::Tensor> ImageClassifier::predict_step(const Batch& 
 
 OptimizerSetup ImageClassifier::configure_optimizers(const SchedulerContext& context) {
   if (!head_) logits_of(torch::Tensor());  // throws the "number of classes" message
-  Config optimizer_config(options_.optimizer_options, "optimizer_options");
-  OptimizerOptions optimizer_options = OptimizerOptions::from(optimizer_config);
-  optimizer_config.expect_all_used();
-  optimizer_options.lr = options_.lr;
-  optimizer_options.weight_decay = options_.weight_decay;
-  OptimizerSetup setup;
-  setup.optimizer_name = options_.optimizer;
-  setup.optimizer = make_optimizer(options_.optimizer, *this, optimizer_options);
-  boost::json::object scheduler_json = options_.scheduler_options;
-  if (auto it = scheduler_json.find("monitor"); it != scheduler_json.end()) {
-    if (!it->value().is_string()) throw ConfigError("scheduler_options.monitor must be a metric name");
-    setup.monitor = std::string(it->value().as_string());
-    scheduler_json.erase(it);
-  }
-  Config scheduler_config(std::move(scheduler_json), "scheduler_options");
-  const SchedulerOptions scheduler_options = SchedulerOptions::from(scheduler_config);
-  scheduler_config.expect_all_used();
-  setup.scheduler = make_scheduler(options_.scheduler, *setup.optimizer, scheduler_options, context);
-  return setup;
+  return tasks::make_optimizer_setup(*this, tasks::optimizer_choice(options_), context);
 }
 
 boost::json::object ImageClassifier::hparams() const { return options_.to_json(); }
@@ -250,28 +232,14 @@ boost::json::object ImageClassifier::hparams() const { return options_.to_json()
 std::shared_ptr<ImageClassifier> ImageClassifier::load_from_checkpoint(const std::filesystem::path& path,
                                                                        const boost::json::object& overrides,
                                                                        Registry* registry) {
-  const Checkpoint checkpoint = read_checkpoint(path);
-  const auto* task = checkpoint.meta.if_contains("task");
-  if (task == nullptr || !task->is_string() || task->as_string() != "ImageClassifier") {
-    throw FormatError("checkpoint '" + path.string() + "' holds a " +
-                      (task && task->is_string() ? std::string(task->as_string()) : std::string("task of unknown kind")) +
-                      ", not an ImageClassifier");
-  }
-  const auto* hparams = checkpoint.meta.if_contains("hparams");
-  if (hparams == nullptr || !hparams->is_object()) {
-    throw FormatError("checkpoint '" + path.string() + "' has no hparams object in its metadata");
-  }
-  boost::json::object merged = hparams->as_object();
-  for (const auto& [key, value] : overrides) merged[key] = value;
-  Config config(std::move(merged), "hparams of " + path.string());
+  auto saved = tasks::read_task_checkpoint(path, "ImageClassifier", overrides);
+  Config config(std::move(saved.hparams), "hparams of " + path.string());
   ImageClassifierOptions options = ImageClassifierOptions::from(config);
   config.expect_all_used();
   options.pretrained = false;  // every weight comes from the checkpoint
   auto model = std::make_shared<ImageClassifier>(std::move(options), registry);
-  load_state_dict(*model, checkpoint.with_prefix("model."), {.source = path.string()});
-  if (const auto* data = checkpoint.meta.if_contains("data_config"); data && data->is_object()) {
-    model->set_data_config(data_config_from_json(data->as_object(), path.string() + " data_config"));
-  }
+  load_state_dict(*model, saved.checkpoint.with_prefix("model."), {.source = path.string()});
+  if (auto data_config = tasks::checkpoint_data_config(saved, path)) model->set_data_config(*data_config);
   return model;
 }
 

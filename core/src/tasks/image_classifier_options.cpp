@@ -4,25 +4,12 @@
 #include "autotimm/error.hpp"
 #include "autotimm/model_args.hpp"
 #include "autotimm/tasks/image_classifier.hpp"
+#include "task_setup.hpp"
 
 namespace autotimm {
 
-namespace {
-
-void read_object(const Config& config, std::string_view key, boost::json::object& field) {
-  if (!config.contains(key)) return;
-  const auto& value = config.raw(key);
-  if (value.is_null()) return;
-  if (!value.is_object()) throw ConfigError(config.where(key) + ": expected an object, got " + boost::json::serialize(value));
-  field = value.as_object();
-}
-
-template <class T>
-boost::json::value optional_json(const std::optional<T>& value) {
-  return value ? boost::json::value(*value) : boost::json::value(nullptr);
-}
-
-}  // namespace
+using tasks::optional_json;
+using tasks::read_object;
 
 ImageClassifierOptions ImageClassifierOptions::from(const Config& config) {
   ImageClassifierOptions o;

@@ -2,12 +2,14 @@
 
 #include <boost/json.hpp>
 
+#include "autotimm/data/detection_data_module.hpp"
 #include "autotimm/data/image_data_module.hpp"
 #include "autotimm/error.hpp"
 #include "autotimm/names.hpp"
 #include "autotimm/plugin_loader.hpp"
 #include "autotimm/registry.hpp"
 #include "autotimm/tasks/image_classifier.hpp"
+#include "autotimm/tasks/object_detector.hpp"
 
 namespace autotimm {
 
@@ -88,7 +90,8 @@ void RunConfig::load_plugins() const {
 std::shared_ptr<Task> RunConfig::make_model() const {
   const Config section = root_.section("model");
   if (!root_.contains("model")) throw ConfigError("no 'model' section in " + root_.source());
-  class_of(section, "ImageClassifier", {"ImageClassifier"});
+  const std::string name = class_of(section, "ImageClassifier", {"ImageClassifier", "ObjectDetector"});
+  if (name == "ObjectDetector") return std::make_shared<ObjectDetector>(ObjectDetectorOptions::from(section));
   return std::make_shared<ImageClassifier>(ImageClassifierOptions::from(section));
 }
 
@@ -97,7 +100,9 @@ void RunConfig::skip_model() const { root_.accept("model"); }
 std::shared_ptr<DataModule> RunConfig::make_data() const {
   if (!root_.contains("data")) throw ConfigError("no 'data' section in " + root_.source());
   const Config section = root_.section("data");
-  const std::string name = class_of(section, "ImageDataModule", {"ImageDataModule", "MultiLabelImageDataModule"});
+  const std::string name = class_of(section, "ImageDataModule",
+                                    {"ImageDataModule", "MultiLabelImageDataModule", "DetectionDataModule"});
+  if (name == "DetectionDataModule") return std::make_shared<DetectionDataModule>(DetectionDataOptions::from(section));
   auto options = ImageDataOptions::from(section);
   if (name == "MultiLabelImageDataModule") return std::make_shared<MultiLabelImageDataModule>(std::move(options));
   return std::make_shared<ImageDataModule>(std::move(options));

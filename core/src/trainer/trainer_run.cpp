@@ -85,14 +85,22 @@ Batch AutoTrainer::Run::on_device(const Batch& batch) const {
   if (options.channels_last && moved.images.dim() == 4) {
     moved.images = moved.images.contiguous(at::MemoryFormat::ChannelsLast);
   }
-  moved.targets = bf16 && batch.targets.is_floating_point() ? batch.targets.to(device, torch::kBFloat16)
-                                                             : batch.targets.to(device);
+  if (batch.targets.defined()) {
+    moved.targets = bf16 && batch.targets.is_floating_point() ? batch.targets.to(device, torch::kBFloat16)
+                                                               : batch.targets.to(device);
+  }
+  // Detection targets stay float32: box arithmetic in bf16 would lose whole pixels.
+  for (auto* per_image : {&moved.boxes, &moved.labels, &moved.iscrowd}) {
+    for (auto& tensor : *per_image) tensor = tensor.to(device);
+  }
   return moved;
 }
 
 StepOutput AutoTrainer::Run::training_step(Task& the_task, const Batch& batch, const StepContext& context) const {
   AutocastScope autocast(precision, device);
-  return the_task.training_step(on_device(batch), context);
+  StepContext with_ranks = context;
+  with_ranks.ranks = group;
+  return the_task.training_step(on_device(batch), with_ranks);
 }
 
 StepOutput AutoTrainer::Run::evaluation_step(Task& the_task, const Batch& batch, const std::string& stage) const {

@@ -1,5 +1,6 @@
 // Geometric transforms with torchvision's sizes and rounding: resize, resize_keep_ratio, center_crop, random_crop,
-// random_resized_crop, horizontal_flip, vertical_flip.
+// random_resized_crop, letterbox, horizontal_flip, vertical_flip. Each moves a sample's objects (boxes) with its
+// pixels.
 #include <algorithm>
 #include <cmath>
 
@@ -21,12 +22,9 @@ boost::json::array size_json(int height, int width) { return boost::json::array{
 /// A fill colour: one value for every channel, or one per channel.
 using Fill = std::array<std::uint8_t, 3>;
 
-/// `image` padded to at least height × width with `fill`, centered as torchvision pads before a center crop.
-Image pad_to(const Image& image, int height, int width, const Fill& fill) {
-  const int new_width = std::max(width, image.width), new_height = std::max(height, image.height);
-  const int left = (new_width - image.width) / 2;
-  const int top = (new_height - image.height) / 2;
-  Image out(new_width, new_height, image.channels);
+/// `image` on a width × height canvas of `fill`, its top left corner at (left, top).
+Image place_on_canvas(const Image& image, int width, int height, int left, int top, const Fill& fill) {
+  Image out(width, height, image.channels);
   for (std::size_t i = 0; i < out.pixels.size(); ++i) out.pixels[i] = fill[i % image.channels % 3];
   for (int y = 0; y < image.height; ++y) {
     std::copy_n(image.row(y), image.row_bytes(), out.row(y + top) + static_cast<std::size_t>(left) * image.channels);
@@ -34,9 +32,37 @@ Image pad_to(const Image& image, int height, int width, const Fill& fill) {
   return out;
 }
 
+/// `image` padded to at least height × width with `fill`, centered as torchvision pads before a center crop.
+Image pad_to(const Image& image, int height, int width, const Fill& fill) {
+  const int new_width = std::max(width, image.width), new_height = std::max(height, image.height);
+  return place_on_canvas(image, new_width, new_height, (new_width - image.width) / 2,
+                         (new_height - image.height) / 2, fill);
+}
+
 boost::json::array fill_json(const Fill& fill) { return boost::json::array{fill[0], fill[1], fill[2]}; }
 
 Image crop_image(const Image& image, PixelRect rect) { return resample(image, rect, rect.width, rect.height, Interpolation::nearest); }
+
+/// The sample padded as pad_to pads its image, objects shifted with it.
+void pad_sample(Sample& sample, int height, int width, const Fill& fill) {
+  const int old_width = sample.image.width, old_height = sample.image.height;
+  sample.image = pad_to(sample.image, height, width, fill);
+  map_objects(sample, 1.0, (sample.image.width - old_width) / 2, 1.0, (sample.image.height - old_height) / 2,
+              sample.image.width, sample.image.height, 0.0);
+}
+
+/// The sample cropped to `rect`; objects the crop cuts keep at least a pixel or go.
+void crop_sample(Sample& sample, PixelRect rect) {
+  sample.image = crop_image(sample.image, rect);
+  map_objects(sample, 1.0, -rect.x, 1.0, -rect.y, rect.width, rect.height, 1.0);
+}
+
+/// The plan's resize applied to the sample, objects moved with it.
+void apply_plan(Sample& sample, const ResizePlan& plan) {
+  const int width = sample.image.width, height = sample.image.height;
+  sample.image = resample(sample.image, plan);
+  map_objects(sample, plan, width, height);
+}
 
 Interpolation interpolation_option(const Config& options, Interpolation fallback) {
   return interpolation_from_name(options.get<std::string>("interpolation", std::string(to_string(fallback))));
@@ -68,10 +94,9 @@ class Resize final : public Transform {
     return ResizePlan{{0, 0, image_width, image_height}, width, height, {0, 0, width, height}, interpolation_};
   }
   void apply(Sample& sample, SampleRng& rng) const override {
-    Image& image = sample.image;
-    const ResizePlan plan = *plan_resize(image.width, image.height, rng);
-    if (plan.height == image.height && plan.width == image.width) return;
-    image = resample(image, plan);
+    const ResizePlan plan = *plan_resize(sample.image.width, sample.image.height, rng);
+    if (plan.height == sample.image.height && plan.width == sample.image.width) return;
+    apply_plan(sample, plan);
   }
   boost::json::object describe() const override {
     boost::json::object out{{"name", "resize"},
@@ -101,9 +126,8 @@ class ResizeKeepRatio final : public Transform {
     return ResizePlan{{0, 0, image_width, image_height}, width, height, {0, 0, width, height}, interpolation_};
   }
   void apply(Sample& sample, SampleRng& rng) const override {
-    Image& image = sample.image;
-    const ResizePlan plan = *plan_resize(image.width, image.height, rng);
-    if (plan.height != image.height || plan.width != image.width) image = resample(image, plan);
+    const ResizePlan plan = *plan_resize(sample.image.width, sample.image.height, rng);
+    if (plan.height != sample.image.height || plan.width != sample.image.width) apply_plan(sample, plan);
   }
   boost::json::object describe() const override {
     return {{"name", "resize_keep_ratio"}, {"size", size_json(height_, width_)}, {"longest", longest_},
@@ -128,13 +152,11 @@ class CenterCrop final : public Transform {
     return ResizePlan{{left, top, width_, height_}, width_, height_, {0, 0, width_, height_}, Interpolation::nearest};
   }
   void apply(Sample& sample, SampleRng&) const override {
-    Image& image = sample.image;
-    if (image.height < height_ || image.width < width_) {
-      image = pad_to(image, height_, width_, fill_);
-    }
+    if (sample.image.height < height_ || sample.image.width < width_) pad_sample(sample, height_, width_, fill_);
+    const Image& image = sample.image;
     const int top = round_half_even((image.height - height_) / 2.0);
     const int left = round_half_even((image.width - width_) / 2.0);
-    if (height_ != image.height || width_ != image.width) image = crop_image(image, {left, top, width_, height_});
+    if (height_ != image.height || width_ != image.width) crop_sample(sample, {left, top, width_, height_});
   }
   boost::json::object describe() const override {
     return {{"name", "center_crop"}, {"size", size_json(height_, width_)}, {"fill", fill_json(fill_)}};
@@ -162,14 +184,16 @@ class ResizeCenterCrop final : public Transform {
     return ResizePlan{{0, 0, image_width, image_height}, width, height, window, interpolation_};
   }
   void apply(Sample& sample, SampleRng& rng) const override {
-    Image& image = sample.image;
+    const Image& image = sample.image;
     if (const auto plan = plan_resize(image.width, image.height, rng)) {
-      image = resample(image, *plan);
+      apply_plan(sample, *plan);
       return;
     }
     // The crop pads: do the two steps.
     const auto [height, width] = resized_size(image.width, image.height, resize_height_, resize_width_, 0);
-    if (height != image.height || width != image.width) image = resample(image, width, height, interpolation_);
+    if (height != image.height || width != image.width) {
+      apply_plan(sample, {{0, 0, image.width, image.height}, width, height, {0, 0, width, height}, interpolation_});
+    }
     CenterCrop(crop_height_, crop_width_, Fill{}).apply(sample, rng);
   }
   boost::json::object describe() const override {
@@ -191,9 +215,9 @@ class RandomCrop final : public Transform {
       : height_(height), width_(width), padding_(padding), pad_if_needed_(pad_if_needed), fill_(fill) {}
   std::string_view name() const override { return "random_crop"; }
   void apply(Sample& sample, SampleRng& rng) const override {
-    Image& image = sample.image;
-    if (padding_ > 0) image = pad_to(image, image.height + 2 * padding_, image.width + 2 * padding_, fill_);
-    if (pad_if_needed_ && (image.height < height_ || image.width < width_)) image = pad_to(image, height_, width_, fill_);
+    const Image& image = sample.image;
+    if (padding_ > 0) pad_sample(sample, image.height + 2 * padding_, image.width + 2 * padding_, fill_);
+    if (pad_if_needed_ && (image.height < height_ || image.width < width_)) pad_sample(sample, height_, width_, fill_);
     if (image.height < height_ || image.width < width_) {
       throw ConfigError("random_crop: the " + std::to_string(image.width) + "x" + std::to_string(image.height) +
                         " image is smaller than the " + std::to_string(width_) + "x" + std::to_string(height_) +
@@ -201,7 +225,7 @@ class RandomCrop final : public Transform {
     }
     const int top = static_cast<int>(rng.integer(0, image.height - height_));
     const int left = static_cast<int>(rng.integer(0, image.width - width_));
-    image = crop_image(image, {left, top, width_, height_});
+    crop_sample(sample, {left, top, width_, height_});
   }
   boost::json::object describe() const override {
     return {{"name", "random_crop"}, {"size", size_json(height_, width_)}, {"padding", padding_},
@@ -255,7 +279,7 @@ class RandomResizedCrop final : public Transform {
     return ResizePlan{rect, width_, height_, {0, 0, width_, height_}, filter};
   }
   void apply(Sample& sample, SampleRng& rng) const override {
-    sample.image = resample(sample.image, *plan_resize(sample.image.width, sample.image.height, rng));
+    apply_plan(sample, *plan_resize(sample.image.width, sample.image.height, rng));
   }
   boost::json::object describe() const override {
     return {{"name", "random_resized_crop"},
@@ -278,6 +302,11 @@ class Flip final : public Transform {
   void apply(Sample& sample, SampleRng& rng) const override {
     if (!rng.bernoulli(p_)) return;
     Image& image = sample.image;
+    if (horizontal_) {
+      mirror_objects(sample, image.width);
+    } else {
+      map_objects(sample, 1.0, 0.0, -1.0, image.height, image.width, image.height, 0.0);
+    }
     const int c = image.channels;
     if (horizontal_ && c == 3) {
       for (int y = 0; y < image.height; ++y) {
@@ -310,9 +339,46 @@ class Flip final : public Transform {
   double p_;
 };
 
+/// Detection's resize: the whole image scaled to fit height × width with its aspect ratio kept, then padded with
+/// `fill` to exactly that size (centered, or at the top left). Boxes move with it; nothing is cut.
+class Letterbox final : public Transform {
+ public:
+  Letterbox(int height, int width, Fill fill, bool center, Interpolation interpolation)
+      : height_(height), width_(width), fill_(fill), center_(center), interpolation_(interpolation) {}
+  std::string_view name() const override { return "letterbox"; }
+  std::optional<ResizePlan> plan_resize(int image_width, int image_height, SampleRng&) const override {
+    const double scale = std::min(static_cast<double>(width_) / image_width, static_cast<double>(height_) / image_height);
+    const int width = std::clamp(round_half_even(image_width * scale), 1, width_);
+    const int height = std::clamp(round_half_even(image_height * scale), 1, height_);
+    return ResizePlan{{0, 0, image_width, image_height}, width, height, {0, 0, width, height}, interpolation_};
+  }
+  void apply(Sample& sample, SampleRng& rng) const override {
+    const ResizePlan plan = *plan_resize(sample.image.width, sample.image.height, rng);
+    if (plan.width != sample.image.width || plan.height != sample.image.height) apply_plan(sample, plan);
+    finish_after_resize(sample, rng);
+  }
+  void finish_after_resize(Sample& sample, SampleRng&) const override {
+    const int left = center_ ? (width_ - sample.image.width) / 2 : 0;
+    const int top = center_ ? (height_ - sample.image.height) / 2 : 0;
+    if (sample.image.width == width_ && sample.image.height == height_) return;
+    sample.image = place_on_canvas(sample.image, width_, height_, left, top, fill_);
+    map_objects(sample, 1.0, left, 1.0, top, width_, height_, 0.0);
+  }
+  boost::json::object describe() const override {
+    return {{"name", "letterbox"}, {"size", size_json(height_, width_)}, {"fill", fill_json(fill_)},
+            {"position", center_ ? "center" : "top_left"}, {"interpolation", std::string(to_string(interpolation_))}};
+  }
+
+ private:
+  int height_, width_;
+  Fill fill_;
+  bool center_;
+  Interpolation interpolation_;
+};
+
 /// `fill`: one value 0..255 for every channel, or [r, g, b].
-Fill fill_option(const Config& options) {
-  std::vector<std::int64_t> values = {0};
+Fill fill_option(const Config& options, std::int64_t fallback = 0) {
+  std::vector<std::int64_t> values = {fallback};
   if (options.raw("fill").is_array()) {
     values = options.require<std::vector<std::int64_t>>("fill");
   } else if (options.contains("fill")) {
@@ -388,6 +454,17 @@ std::vector<Builtin> geometry_transforms() {
          return std::make_shared<RandomResizedCrop>(height, width, scale, ratio, interpolation);
        },
        "size; scale [low, high] of the area; ratio [low, high]; interpolation (or 'random': bilinear/bicubic)"},
+      {"letterbox",
+       [](const Config& o) -> TransformPtr {
+         const auto [height, width] = size_option(o, "size");
+         const auto position = o.get<std::string>("position", "center");
+         if (position != "center" && position != "top_left") {
+           throw ConfigError(o.where("position") + " must be \"center\" or \"top_left\", got \"" + position + "\"");
+         }
+         return std::make_shared<Letterbox>(height, width, fill_option(o, 114), position == "center",
+                                            interpolation_option(o, Interpolation::bilinear));
+       },
+       "size; fill (default 114); position center|top_left; interpolation: fit the whole image, keep its aspect, pad"},
       {"horizontal_flip",
        [](const Config& o) -> TransformPtr { return std::make_shared<Flip>(true, probability_option(o, "p", 0.5)); },
        "p: probability of mirroring left-right"},

@@ -43,6 +43,10 @@ TransformPtr eval_transform(const DataConfig& config) {
   const auto scale_h = static_cast<std::int64_t>(std::floor(height / config.crop_pct));
   const auto scale_w = static_cast<std::int64_t>(std::floor(width / config.crop_pct));
   const std::string interpolation(to_string(config.interpolation));
+  if (config.crop_mode == "letterbox") {
+    // Detection: the whole image, aspect kept, padded; the boxes' map back to the original is exact.
+    return make({{"name", "letterbox"}, {"size", size_of(config)}, {"interpolation", interpolation}});
+  }
   if (config.crop_mode == "border") {
     return std::make_shared<Compose>(std::vector<TransformPtr>{
         make({{"name", "resize_keep_ratio"},
@@ -60,7 +64,7 @@ TransformPtr eval_transform(const DataConfig& config) {
     // A square target resizes the shorter side (aspect kept); otherwise both sides.
     size = scale_h == scale_w ? boost::json::value(scale_h) : boost::json::value(boost::json::array{scale_h, scale_w});
   } else {
-    throw ConfigError("unknown crop_mode '" + config.crop_mode + "'; expected center, squash or border");
+    throw ConfigError("unknown crop_mode '" + config.crop_mode + "'; expected center, squash, border or letterbox");
   }
   // Resize then center crop, fused: only the kept pixels are resampled.
   return make({{"name", "resize_center_crop"}, {"size", size}, {"crop_size", size_of(config)},
@@ -94,5 +98,33 @@ TransformPtr train_transform(std::string_view preset, const DataConfig& config) 
 }
 
 std::vector<std::string> train_presets() { return {kPresets.begin(), kPresets.end()}; }
+
+TransformPtr detection_train_transform(std::string_view preset, const DataConfig& config) {
+  const auto flip = [] { return make({{"name", "horizontal_flip"}, {"p", 0.5}}); };
+  const auto jitter = [](double strength) {
+    return make({{"name", "color_jitter"}, {"brightness", strength}, {"contrast", strength}, {"saturation", strength}});
+  };
+  if (preset == "default") {
+    return std::make_shared<Compose>(std::vector<TransformPtr>{eval_transform(config), flip(), jitter(0.2)});
+  }
+  if (preset == "strong") {
+    // Crops keep the boxes they cut (at least a pixel of each side), so objects are seen partly and at new scales.
+    return std::make_shared<Compose>(std::vector<TransformPtr>{
+        make({{"name", "random_resized_crop"},
+              {"size", size_of(config)},
+              {"scale", boost::json::array{0.3, 1.0}},
+              {"ratio", boost::json::array{0.5, 2.0}},
+              {"interpolation", std::string(to_string(config.interpolation))}}),
+        flip(), jitter(0.4)});
+  }
+  if (preset == "none") return eval_transform(config);
+  const auto names = detection_train_presets();
+  const auto hint = did_you_mean(preset, names);
+  throw ConfigError("unknown detection train transform preset '" + std::string(preset) + "'" +
+                    (hint ? "; did you mean '" + *hint + "'?" : std::string()) + " Presets: " + join_names(names) +
+                    "; or give a list of transforms");
+}
+
+std::vector<std::string> detection_train_presets() { return {"default", "strong", "none"}; }
 
 }  // namespace autotimm

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "autotimm/data/image.hpp"
+#include "autotimm/data/sample_objects.hpp"
 #include "autotimm/export.hpp"
 
 namespace autotimm {
@@ -23,6 +24,8 @@ struct DatasetItem {
   std::int64_t memory_index = -1;   ///< index into the dataset's in-memory images (IDX)
   std::int64_t label = -1;          ///< single-label class index
   std::vector<float> labels = {};   ///< multi-label 0/1 targets, one per class
+  std::vector<SampleObject> objects = {};  ///< detection: the image's boxes in its own pixels
+  std::int64_t image_id = -1;              ///< detection: the annotation file's image id
 };
 
 class AUTOTIMM_API ImageDataset {
@@ -30,6 +33,7 @@ class AUTOTIMM_API ImageDataset {
   std::vector<DatasetItem> items = {};
   std::vector<std::string> class_names = {};
   bool multi_label = false;
+  bool detection = false;  ///< items carry objects (boxes) instead of labels
   std::string source = {};  ///< where it was read from, for messages
   /// Pixels of in-memory datasets (IDX), shared by copies of the dataset.
   std::shared_ptr<const std::vector<Image>> memory_images = {};

@@ -26,16 +26,21 @@
 #include "autotimm/config.hpp"
 #include "autotimm/data/image.hpp"
 #include "autotimm/data/random.hpp"
+#include "autotimm/data/sample_objects.hpp"
 #include "autotimm/export.hpp"
 
 namespace autotimm {
 
 struct PretrainedCfg;
 
-/// What a transform changes. Dense tasks add their targets (boxes, masks) here and every geometric transform
-/// moves them with the image.
+/// What a transform changes. Dense tasks add their objects here, and every geometric transform moves them with the
+/// image (map_objects below) or refuses a sample that has any.
 struct Sample {
   Image image = {};
+  std::vector<SampleObject> objects = {};  ///< boxes of a detection sample, in `image`'s pixels
+  AxisMap geometry = {};                   ///< original image → `image`
+  int original_width = 0;                  ///< the decoded image's size, before any transform
+  int original_height = 0;
 };
 
 /// Resampling filters, as PIL names them (timm's `interpolation`).
@@ -54,6 +59,17 @@ struct ResizePlan {
   PixelRect window = {};  ///< the part of that resize that is kept (a center crop after it), in output pixels
   Interpolation interpolation = Interpolation::bilinear;
 };
+
+/// Moves `sample`'s objects by x' = sx · x + tx, y' = sy · y + ty (and records it in sample.geometry), clips them
+/// to the new width × height and drops those left with a side under `min_size` pixels (or empty, for 0). A custom
+/// geometric transform calls it, or one of the two below, after changing the pixels.
+AUTOTIMM_API void map_objects(Sample& sample, double sx, double tx, double sy, double ty, int width, int height,
+                              double min_size);
+/// The same for a plan applied to a source_width × source_height image: its region resized to width × height, then
+/// its window kept. Objects cut by a crop must keep a side of at least one pixel.
+AUTOTIMM_API void map_objects(Sample& sample, const ResizePlan& plan, int source_width, int source_height);
+/// A left-right mirror of an image `width` pixels wide.
+AUTOTIMM_API void mirror_objects(Sample& sample, int width);
 
 class AUTOTIMM_API Transform {
  public:
@@ -120,7 +136,7 @@ struct AUTOTIMM_API DataConfig {
   std::array<double, 3> mean = {0.485, 0.456, 0.406};
   std::array<double, 3> std = {0.229, 0.224, 0.225};
   double crop_pct = 0.875;
-  std::string crop_mode = "center";  ///< center, squash, border
+  std::string crop_mode = "center";  ///< center, squash, border; letterbox (detection: whole image, padded)
 
   /// From a backbone's pretrained_cfg (test sizes are for evaluation at another resolution and are not used).
   static DataConfig from(const PretrainedCfg& cfg);
@@ -139,5 +155,12 @@ AUTOTIMM_API TransformPtr eval_transform(const DataConfig& config);
 /// ConfigError with the valid names for anything else.
 AUTOTIMM_API TransformPtr train_transform(std::string_view preset, const DataConfig& config);
 AUTOTIMM_API std::vector<std::string> train_presets();
+
+/// Detection's train transforms for `config` (crop_mode "letterbox"; its input_size and interpolation):
+///   default  letterbox, horizontal flip, color jitter 0.2
+///   strong   random_resized_crop (scale 0.3–1, ratio 1/2–2, boxes cut to the crop), horizontal flip, color jitter 0.4
+///   none     the eval transform (letterbox)
+AUTOTIMM_API TransformPtr detection_train_transform(std::string_view preset, const DataConfig& config);
+AUTOTIMM_API std::vector<std::string> detection_train_presets();
 
 }  // namespace autotimm

@@ -25,6 +25,10 @@ struct StepContext {
   std::int64_t epoch = 0;
   std::int64_t batch_idx = 0;
   std::int64_t global_step = 0;
+  /// The processes of a distributed run (null: one process), for what a step must agree on across ranks, such as
+  /// a detection loss's normaliser (positives averaged over ranks). Every rank takes every step, so a collective
+  /// call made in each step is matched.
+  Collective* ranks = nullptr;
 };
 
 /// The loss of one step, with its named terms (detached or not), for logging.

@@ -1,0 +1,64 @@
+#pragma once
+// What every task does the same way: build its optimizer and scheduler from the options it was given, and find its
+// own hyperparameters in a checkpoint.
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include <boost/json/object.hpp>
+#include <boost/json/value.hpp>
+
+#include "autotimm/config.hpp"
+
+#include "autotimm/tasks/task.hpp"
+#include "autotimm/trainer/checkpoint.hpp"
+
+namespace autotimm::tasks {
+
+struct OptimizerChoice {
+  std::string optimizer;
+  boost::json::object optimizer_options;  ///< make_optimizer keywords beyond lr and weight_decay
+  double lr = 1e-3;
+  double weight_decay = 0.0;
+  std::string scheduler;
+  boost::json::object scheduler_options;  ///< make_scheduler keywords, plus "monitor" for plateau
+};
+
+/// `config[key]` into `field` when present and not null; ConfigError unless it is an object.
+void read_object(const Config& config, std::string_view key, boost::json::object& field);
+
+template <class T>
+boost::json::value optional_json(const std::optional<T>& value) {
+  return value ? boost::json::value(*value) : boost::json::value(nullptr);
+}
+
+/// The optimizer fields of a task's options struct (optimizer, optimizer_options, lr, weight_decay, scheduler,
+/// scheduler_options), which every task names the same.
+template <class TaskOptions>
+OptimizerChoice optimizer_choice(const TaskOptions& o) {
+  return {.optimizer = o.optimizer,
+          .optimizer_options = o.optimizer_options,
+          .lr = o.lr,
+          .weight_decay = o.weight_decay,
+          .scheduler = o.scheduler,
+          .scheduler_options = o.scheduler_options};
+}
+
+/// The optimizer over `model`'s parameters and the scheduler for a run of `context`'s length.
+OptimizerSetup make_optimizer_setup(torch::nn::Module& model, const OptimizerChoice& choice,
+                                    const SchedulerContext& context);
+
+struct TaskCheckpoint {
+  Checkpoint checkpoint;
+  boost::json::object hparams;  ///< the saved options with `overrides` applied
+};
+
+/// The checkpoint at `path`, which must hold a `task_name` (FormatError naming what it holds otherwise).
+TaskCheckpoint read_task_checkpoint(const std::filesystem::path& path, const std::string& task_name,
+                                    const boost::json::object& overrides);
+
+/// The checkpoint's saved data_config, when it has one.
+std::optional<DataConfig> checkpoint_data_config(const TaskCheckpoint& saved, const std::filesystem::path& path);
+
+}  // namespace autotimm::tasks
