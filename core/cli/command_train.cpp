@@ -11,13 +11,14 @@
 
 #include "autotimm/data/dataset.hpp"
 #include "autotimm/data/decode.hpp"
-#include "autotimm/data/draw_boxes.hpp"
+#include "autotimm/data/draw.hpp"
 #include "autotimm/data/image_data_module.hpp"
 #include "autotimm/data/loader.hpp"
 #include "autotimm/error.hpp"
 #include "autotimm/tasks/image_classifier.hpp"
 #include "autotimm/tasks/load_task.hpp"
 #include "autotimm/tasks/object_detector.hpp"
+#include "autotimm/tasks/semantic_segmentor.hpp"
 #include "autotimm/trainer/auto_trainer.hpp"
 #include "autotimm/trainer/run_config.hpp"
 #include "command_line.hpp"
@@ -271,6 +272,61 @@ void predict_objects(ObjectDetector& model, const CommandLine& line) {
   }
 }
 
+void predict_regions(SemanticSegmentor& model, const CommandLine& line) {
+  if (line.option("--top-k") || line.option("--min-score")) {
+    throw UsageError("--top-k and --min-score are for classifiers and detectors; a segmentor takes --out DIR");
+  }
+  const auto out_dir = line.option("--out");
+  if (out_dir) fs::create_directories(*out_dir);
+  auto dataset = images_to_predict(line);
+  dataset->segmentation = true;  // batches then say where each image came from: maps go back to its pixels
+  const auto loader = predict_loader(dataset, model.data_config().value_or(DataConfig{.crop_mode = "letterbox"}), line);
+  const auto name_of = namer(model.class_names());
+  auto pass = loader.epoch(0);
+  while (auto batch = pass.next()) {
+    torch::Tensor logits;
+    {
+      model.eval();
+      torch::NoGradGuard no_grad;
+      logits = model.forward(batch->images);
+    }
+    const auto maps = to_original_label_maps(logits, *batch);
+    for (std::int64_t row = 0; row < batch->size(); ++row) {
+      const auto& path = dataset->items[batch->indices[static_cast<std::size_t>(row)]].path;
+      const auto& labels = maps[static_cast<std::size_t>(row)];
+      const auto counts = torch::bincount(labels.flatten(), {}, model.num_classes());
+      boost::json::array classes;
+      std::ostringstream text;
+      text << path.string() << ":";
+      for (std::int64_t c = 0; c < model.num_classes(); ++c) {
+        const double fraction = counts[c].item<double>() / static_cast<double>(labels.numel());
+        if (fraction == 0.0) continue;
+        classes.push_back({{"label", name_of(c)}, {"index", c}, {"fraction", fraction}});
+        text << " " << name_of(c) << " " << std::fixed << std::setprecision(3) << fraction;
+      }
+      boost::json::object record{{"image", path.string()},
+                                 {"height", labels.size(0)},
+                                 {"width", labels.size(1)},
+                                 {"classes", std::move(classes)}};
+      if (out_dir) {
+        Image picture = decode_image(path);
+        const auto bytes = labels.to(torch::kUInt8).contiguous();
+        Image label_image(static_cast<int>(labels.size(1)), static_cast<int>(labels.size(0)), 1);
+        std::copy_n(bytes.data_ptr<std::uint8_t>(), label_image.pixels.size(), label_image.pixels.begin());
+        overlay_label_map(picture, label_image, 0.5);
+        const fs::path written = fs::path(*out_dir) / (path.stem().string() + ".png");
+        write_image(written, picture);
+        record["drawn"] = written.string();
+      }
+      if (line.flag("--json")) {
+        std::cout << boost::json::serialize(record) << "\n";
+      } else {
+        std::cout << text.str() << "\n";
+      }
+    }
+  }
+}
+
 }  // namespace
 
 int run_predict(const std::vector<std::string>& args) {
@@ -281,6 +337,8 @@ int run_predict(const std::vector<std::string>& args) {
   const auto task = load_task_from_checkpoint(*ckpt);
   if (auto detector = std::dynamic_pointer_cast<ObjectDetector>(task)) {
     predict_objects(*detector, line);
+  } else if (auto segmentor = std::dynamic_pointer_cast<SemanticSegmentor>(task)) {
+    predict_regions(*segmentor, line);
   } else {
     predict_classes(dynamic_cast<ImageClassifier&>(*task), line);
   }

@@ -117,13 +117,15 @@ const std::map<std::string, Command>& commands() {
         "  With --ckpt-path the model comes from the checkpoint, else from the config's model section.",
         &run_test}},
       {"predict",
-       {"classify images or find objects in them with a trained checkpoint",
-        "autotimm predict --ckpt-path CKPT [--batch-size N] [--json] [--top-k K | --min-score S --out DIR]\n"
+       {"classify images, find objects or label their pixels with a trained checkpoint",
+        "autotimm predict --ckpt-path CKPT [--batch-size N] [--json] [--top-k K | --min-score S] [--out DIR]\n"
         "                 IMAGE_OR_FOLDER...\n"
         "  Uses the checkpoint's preprocessing and class names (--json: one JSON object per line).\n"
         "  A classifier prints the top K classes per image (--top-k, default 3).\n"
         "  A detector prints each image's objects scoring at least S (--min-score, default 0.3): label, score and\n"
-        "  box (x1, y1, x2, y2 in the image's pixels); --out DIR also writes DIR/<name>.png with the boxes drawn.",
+        "  box (x1, y1, x2, y2 in the image's pixels); --out DIR also writes DIR/<name>.png with the boxes drawn.\n"
+        "  A segmentor prints the fraction of each image's pixels per class, from a label map at the image's own\n"
+        "  resolution; --out DIR writes DIR/<name>.png with the classes coloured over the image.",
         &run_predict}},
       {"logger",
        {"send runs a logger kept offline to its server",

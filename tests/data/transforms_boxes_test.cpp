@@ -141,7 +141,9 @@ TEST(BoxTransforms, TheJpegFastPathMovesBoxesAsThePlainPathDoes) {
     const auto transform = make_transforms(boost::json::parse(json).as_array(), "test");
     for (std::uint64_t seed = 0; seed < 5; ++seed) {
       SampleRng fast_rng(seed, 0, 0), plain_rng(seed, 0, 0);
-      const Sample fast = decode_and_apply(bytes, "photo.jpg", *transform, fast_rng, {}, objects);
+      Sample targets;
+      targets.objects = objects;
+      const Sample fast = decode_and_apply(bytes, "photo.jpg", *transform, fast_rng, {}, targets);
       Sample plain{decode_image(path), objects};
       plain.original_width = 160;
       plain.original_height = 120;

@@ -14,15 +14,19 @@ set(AUTOTIMM_DATA_PLAIN_SOURCES
   ${CMAKE_CURRENT_LIST_DIR}/idx_reader.cpp
   ${CMAKE_CURRENT_LIST_DIR}/synthetic_shapes.cpp
   ${CMAKE_CURRENT_LIST_DIR}/coco_detection.cpp
-  ${CMAKE_CURRENT_LIST_DIR}/draw_boxes.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/draw.cpp
   ${CMAKE_CURRENT_LIST_DIR}/image_dimensions.cpp
   ${CMAKE_CURRENT_LIST_DIR}/csv_detection.cpp
   ${CMAKE_CURRENT_LIST_DIR}/yolo_detection.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/segmentation_mask.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/segmentation_readers.cpp
 )
 target_sources(autotimm PRIVATE ${AUTOTIMM_DATA_PLAIN_SOURCES}
   ${CMAKE_CURRENT_LIST_DIR}/loader.cpp
   ${CMAKE_CURRENT_LIST_DIR}/image_data_module.cpp
-  ${CMAKE_CURRENT_LIST_DIR}/detection_data_module.cpp)
+  ${CMAKE_CURRENT_LIST_DIR}/dense_data_module.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/detection_data_module.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/segmentation_data_module.cpp)
 set_source_files_properties(${AUTOTIMM_DATA_PLAIN_SOURCES} TARGET_DIRECTORY autotimm
   PROPERTIES SKIP_PRECOMPILE_HEADERS ON)
 target_include_directories(autotimm SYSTEM PRIVATE ${OpenCV_INCLUDE_DIRS})

@@ -80,6 +80,8 @@ ImageDataset ImageDataset::subset(const std::vector<std::size_t>& indices) const
   out.class_names = class_names;
   out.multi_label = multi_label;
   out.detection = detection;
+  out.segmentation = segmentation;
+  out.ignore_index = ignore_index;
   out.source = source;
   out.memory_images = memory_images;
   out.items.reserve(indices.size());

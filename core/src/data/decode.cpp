@@ -26,6 +26,14 @@ void check_pixels(int width, int height, const std::string& source, const Decode
   }
 }
 
+/// A label map must cover its image pixel for pixel before anything moves them.
+void check_mask_size(const Sample& sample, int width, int height, const std::string& source) {
+  if (sample.mask.empty() || (sample.mask.width == width && sample.mask.height == height)) return;
+  throw FormatError("the label map of '" + source + "' is " + std::to_string(sample.mask.width) + "x" +
+                    std::to_string(sample.mask.height) + " but the image is " + std::to_string(width) + "x" +
+                    std::to_string(height) + "; a mask must have its image's size");
+}
+
 /// A transform's plan must describe a resize of this image; a custom transform's mistake is named here.
 void check_plan(const ResizePlan& plan, const data::JpegHeader& header, const Transform& transform) {
   const PixelRect& roi = plan.roi;
@@ -110,21 +118,22 @@ int reduced_decode_scale(const ResizePlan& plan) {
 }
 
 Sample decode_and_apply(std::span<const std::uint8_t> bytes, const std::string& source, const Transform& transform,
-                        SampleRng& rng, const DecodeOptions& options, std::vector<SampleObject> objects) {
+                        SampleRng& rng, const DecodeOptions& options, Sample targets) {
   if (bytes.empty()) throw FormatError("cannot decode image '" + source + "': the file is empty");
-  Sample sample;
-  sample.objects = std::move(objects);
+  Sample sample = std::move(targets);
   const auto header = data::read_jpeg_header(bytes);
   if (!header || !header->rgb_capable) {
     sample.image = decode_with_opencv(bytes, source, options);
     sample.original_width = sample.image.width;
     sample.original_height = sample.image.height;
+    check_mask_size(sample, sample.image.width, sample.image.height, source);
     transform.apply(sample, rng);
     return sample;
   }
   check_pixels(header->width, header->height, source, options);
   sample.original_width = header->width;
   sample.original_height = header->height;
+  check_mask_size(sample, header->width, header->height, source);
   const auto plan = transform.plan_resize(header->width, header->height, rng);
   if (!plan) {
     data::decode_jpeg(bytes, source, 1, {0, 0, header->width, header->height}, sample.image);
@@ -142,7 +151,7 @@ Sample decode_and_apply(std::span<const std::uint8_t> bytes, const std::string& 
   const PixelRect area = data::decode_jpeg(bytes, source, scale, needed, decoded);
   sample.image = transforms::resample(transforms::PixelView::of(decoded, area.x, area.y), x, y, plan->window,
                                       plan->interpolation);
-  map_objects(sample, *plan, header->width, header->height);
+  map_targets(sample, *plan, header->width, header->height);
   transform.finish_after_resize(sample, rng);
   return sample;
 }

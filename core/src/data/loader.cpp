@@ -102,9 +102,9 @@ DataLoader::DataLoader(std::shared_ptr<const ImageDataset> dataset, TransformPtr
     if (!(options_.std[c] > 0.0)) throw ConfigError("DataLoader: std must be positive in every channel");
   }
   if (dataset_->size() == 0) throw ConfigError("DataLoader: the dataset '" + dataset_->source + "' is empty");
-  if (options_.balanced && dataset_->detection) {
-    throw ConfigError("DataLoader: balanced sampling needs class labels; '" + dataset_->source +
-                      "' is a detection dataset");
+  if (options_.balanced && (dataset_->detection || dataset_->segmentation)) {
+    throw ConfigError("DataLoader: balanced sampling needs class labels; '" + dataset_->source + "' is a " +
+                      (dataset_->detection ? "detection" : "segmentation") + " dataset");
   }
   if (options_.balanced && dataset_->multi_label) {
     throw ConfigError("DataLoader: balanced sampling needs single-label data; '" + dataset_->source +
@@ -188,8 +188,15 @@ struct DataLoader::Epoch::State {
   /// as the transform's first crop or resize reads it; in-memory images are transformed as they are.
   Sample load_transformed(std::size_t index, SampleRng& rng) const {
     const DatasetItem& item = dataset->items.at(index);
+    Sample targets;
+    targets.objects = item.objects;
+    if (item.mask) {
+      targets.mask = item.mask->decode(dataset->ignore_index);
+      targets.mask_fill = dataset->ignore_index;
+    }
     if (item.memory_index >= 0 || item.path.empty()) {
-      Sample sample{dataset->load(index), item.objects};
+      Sample sample = std::move(targets);
+      sample.image = dataset->load(index);
       sample.original_width = sample.image.width;
       sample.original_height = sample.image.height;
       transform->apply(sample, rng);
@@ -197,7 +204,7 @@ struct DataLoader::Epoch::State {
     }
     thread_local std::vector<std::uint8_t> bytes;  // reused across samples: no fresh pages per file
     read_image_file(item.path, bytes);
-    return decode_and_apply(bytes, item.path.string(), *transform, rng, {}, item.objects);
+    return decode_and_apply(bytes, item.path.string(), *transform, rng, {}, std::move(targets));
   }
 
   /// Batch `b` of the epoch: decode, augment, normalize into one tensor. Undecodable files are skipped (or thrown,
@@ -211,7 +218,15 @@ struct DataLoader::Epoch::State {
     std::vector<std::int64_t> labels;
     std::vector<std::int64_t> image_ids, orig_sizes;
     std::vector<double> input_maps;
-    // A detection sample's objects as the batch's per-image tensors, and where its pixels came from.
+    std::vector<std::uint8_t> label_maps;
+    // Where a dense sample's pixels came from: its id, original size and the map from the original.
+    const auto add_geometry = [&](const Sample& sample, std::int64_t image_id) {
+      image_ids.push_back(image_id);
+      orig_sizes.insert(orig_sizes.end(), {sample.original_height, sample.original_width});
+      const AxisMap& map = sample.geometry;
+      input_maps.insert(input_maps.end(), {map.scale_x, map.offset_x, map.scale_y, map.offset_y});
+    };
+    // A detection sample's objects as the batch's per-image tensors.
     const auto add_objects = [&](Batch& out, const Sample& sample, std::int64_t image_id) {
       const auto n = static_cast<std::int64_t>(sample.objects.size());
       auto boxes = torch::empty({n, 4}, torch::kFloat32);
@@ -229,10 +244,7 @@ struct DataLoader::Epoch::State {
       out.labels.push_back(classes);
       out.iscrowd.push_back(crowd);
       out.areas.push_back(areas);
-      image_ids.push_back(image_id);
-      orig_sizes.insert(orig_sizes.end(), {sample.original_height, sample.original_width});
-      const AxisMap& map = sample.geometry;
-      input_maps.insert(input_maps.end(), {map.scale_x, map.offset_x, map.scale_y, map.offset_y});
+      add_geometry(sample, image_id);
     };
     for (std::size_t position = begin; position < end; ++position) {
       const std::size_t index = order[position];
@@ -282,7 +294,17 @@ struct DataLoader::Epoch::State {
         blue[i] = lut[512 + pixels[3 * i + 2]];
       }
       const DatasetItem& item = dataset->items[index];
-      if (dataset->detection) {
+      if (dataset->segmentation) {
+        // Items without a label file (images to predict) carry their geometry only.
+        if (item.mask && (sample.mask.width != width || sample.mask.height != height)) {
+          throw ConfigError("the transforms left the label map of " + dataset->describe(index) + " at " +
+                            std::to_string(sample.mask.width) + "x" + std::to_string(sample.mask.height) +
+                            ", not its image's " + std::to_string(width) + "x" + std::to_string(height) +
+                            "; a custom geometric transform must move the mask (map_targets)");
+        }
+        if (item.mask) label_maps.insert(label_maps.end(), sample.mask.pixels.begin(), sample.mask.pixels.end());
+        add_geometry(sample, item.image_id);
+      } else if (dataset->detection) {
         add_objects(batch, sample, item.image_id);
       } else if (dataset->multi_label) {
         multi.insert(multi.end(), item.labels.begin(), item.labels.end());
@@ -294,7 +316,14 @@ struct DataLoader::Epoch::State {
     }
     if (filled == 0) return std::nullopt;
     if (filled < static_cast<std::int64_t>(end - begin)) batch.images = batch.images.narrow(0, 0, filled);
-    if (dataset->detection) {
+    if (dataset->segmentation && !label_maps.empty()) {
+      if (static_cast<std::int64_t>(label_maps.size()) != filled * height * width) {
+        throw ConfigError("the batch mixes images with and without label files in '" + dataset->source +
+                          "'; give every image its mask, or none (prediction)");
+      }
+      batch.targets = torch::from_blob(label_maps.data(), {filled, height, width}, torch::kUInt8).to(torch::kInt64);
+    }
+    if (dataset->detection || dataset->segmentation) {
       batch.image_ids = torch::from_blob(image_ids.data(), {filled}, torch::kInt64).clone();
       batch.orig_sizes = torch::from_blob(orig_sizes.data(), {filled, 2}, torch::kInt64).clone();
       batch.input_maps = torch::from_blob(input_maps.data(), {filled, 4}, torch::kFloat64).clone();

@@ -3,6 +3,7 @@
 #include "autotimm/error.hpp"
 #include "autotimm/tasks/image_classifier.hpp"
 #include "autotimm/tasks/object_detector.hpp"
+#include "autotimm/tasks/semantic_segmentor.hpp"
 #include "autotimm/trainer/checkpoint.hpp"
 
 namespace autotimm {
@@ -14,9 +15,10 @@ std::shared_ptr<Task> load_task_from_checkpoint(const std::filesystem::path& pat
   const std::string name = task != nullptr && task->is_string() ? std::string(task->as_string()) : std::string();
   if (name == "ObjectDetector") return ObjectDetector::load_from_checkpoint(path, overrides, registry);
   if (name == "ImageClassifier") return ImageClassifier::load_from_checkpoint(path, overrides, registry);
+  if (name == "SemanticSegmentor") return SemanticSegmentor::load_from_checkpoint(path, overrides, registry);
   throw FormatError("checkpoint '" + path.string() + "' holds " +
                     (name.empty() ? std::string("no task name") : "a " + name) +
-                    "; this build loads ImageClassifier and ObjectDetector checkpoints");
+                    "; this build loads ImageClassifier, ObjectDetector and SemanticSegmentor checkpoints");
 }
 
 }  // namespace autotimm

@@ -1,10 +1,8 @@
 #include "autotimm/tasks/object_detector.hpp"
 
 #include <boost/json.hpp>
-#include <spdlog/spdlog.h>
 
-#include "autotimm/backbones.hpp"
-#include "autotimm/data/detection_data_module.hpp"
+#include "autotimm/data/dense_data_module.hpp"
 #include "autotimm/error.hpp"
 #include "autotimm/names.hpp"
 #include "autotimm/ops/boxes.hpp"
@@ -74,15 +72,7 @@ ObjectDetector::ObjectDetector(ObjectDetectorOptions options, Registry* registry
     options_.num_classes = static_cast<std::int64_t>(options_.class_names.size());
   }
   torch::manual_seed(options_.seed);
-  backbone_ = create_backbone(options_.backbone, {.pretrained = options_.pretrained,
-                                                  .num_classes = 0,
-                                                  .drop_path_rate = options_.drop_path_rate,
-                                                  .model_args = options_.backbone_args},
-                              registry_);
-  register_module("backbone", backbone_);
-  if (options_.freeze_backbone) {
-    for (auto& parameter : backbone_->parameters()) parameter.set_requires_grad(false);
-  }
+  backbone_ = register_module("backbone", tasks::make_task_backbone(options_, registry_));
   // The first pyramid levels are backbone stages of those strides; the rest are made by the neck, each halving.
   const auto& info = backbone_->feature_info();
   std::vector<std::int64_t> channels;
@@ -135,38 +125,23 @@ void ObjectDetector::build_head() {
   head_ = registry_->heads().get(options_.head).factory(head_args);
   head_args.expect_all_used();
   register_module("head", head_);
-  std::vector<std::string> names = options_.class_names;
-  if (names.empty()) {
-    for (std::int64_t c = 0; c < options_.num_classes; ++c) names.push_back(std::to_string(c));
-  }
+  const auto names = tasks::names_or_indices(options_.class_names, options_.num_classes);
   for (const char* stage : {"val", "test"}) metrics_[stage] = std::make_unique<CocoMetric>(names);
 }
 
 void ObjectDetector::attach_data(DataModule& data) {
-  const auto& names = data.class_names();
-  const auto data_classes = static_cast<std::int64_t>(names.size());
-  if (!head_) {
-    if (data_classes == 0) throw ConfigError("ObjectDetector: the data has no classes and num_classes is 0");
-    options_.num_classes = data_classes;
-    options_.class_names = names;
-    build_head();
-  } else if (data_classes != 0 && data_classes != options_.num_classes) {
-    throw ConfigError("ObjectDetector: the data has " + std::to_string(data_classes) + " classes (" +
-                      join_names(names) + "), the detector was built for " + std::to_string(options_.num_classes) +
-                      "; set num_classes to " + std::to_string(data_classes) + " (or 0 to take it from the data)");
+  switch (tasks::adopt_data_classes("ObjectDetector", data.class_names(), head_ != nullptr, options_.num_classes,
+                                    options_.class_names)) {
+    case tasks::DataClasses::build_head: build_head(); break;
+    case tasks::DataClasses::renamed:
+      for (auto& [stage, metric] : metrics_) metric = std::make_unique<CocoMetric>(options_.class_names);
+      break;
+    case tasks::DataClasses::unchanged: break;
   }
-  if (!names.empty() && options_.class_names != names) {
-    if (!options_.class_names.empty()) {
-      spdlog::warn("ObjectDetector: the data's class names ({}) differ from the model's ({}); the data's are used",
-                   join_names(names), join_names(options_.class_names));
-    }
-    options_.class_names = names;
-    for (auto& [stage, metric] : metrics_) metric = std::make_unique<CocoMetric>(names);
-  }
-  if (auto* detection_data = dynamic_cast<DetectionDataModule*>(&data)) {
+  if (auto* dense_data = dynamic_cast<DenseDataModule*>(&data)) {
     // The images are normalised as the backbone was trained.
     const auto& cfg = backbone_->pretrained_cfg();
-    detection_data->set_normalization(cfg.mean, cfg.std);
+    dense_data->set_normalization(cfg.mean, cfg.std);
   }
   data_config_ = data.data_config();
 }
@@ -177,14 +152,8 @@ std::vector<torch::Tensor> ObjectDetector::forward(const torch::Tensor& images) 
                       "first (AutoTrainer::fit sets it from the data)");
   }
   if (images.dim() != 4) throw ConfigError("ObjectDetector: expected images [N, C, H, W], got " + c10::str(images.sizes()));
-  std::vector<torch::Tensor> features;
-  if (options_.freeze_backbone) {
-    torch::NoGradGuard no_grad;
-    features = backbone_->forward_intermediates(images, feature_indices_);
-  } else {
-    features = backbone_->forward_intermediates(images, feature_indices_);
-  }
-  return head_->forward(neck_->forward(features));
+  return head_->forward(
+      neck_->forward(tasks::backbone_maps(*backbone_, images, feature_indices_, options_.freeze_backbone)));
 }
 
 std::vector<fcos::Level> ObjectDetector::levels_for(const std::vector<torch::Tensor>& head_outputs) const {

@@ -2,7 +2,10 @@
 
 #include <boost/json.hpp>
 
+#include <spdlog/spdlog.h>
+
 #include "autotimm/error.hpp"
+#include "autotimm/names.hpp"
 #include "autotimm/optim/optimizers.hpp"
 
 namespace autotimm::tasks {
@@ -36,6 +39,43 @@ OptimizerSetup make_optimizer_setup(torch::nn::Module& model, const OptimizerCho
   scheduler_config.expect_all_used();
   setup.scheduler = make_scheduler(choice.scheduler, *setup.optimizer, scheduler_options, context);
   return setup;
+}
+
+std::vector<torch::Tensor> backbone_maps(Backbone& backbone, const torch::Tensor& images,
+                                         const std::vector<std::int64_t>& indices, bool frozen) {
+  if (!frozen) return backbone.forward_intermediates(images, indices);
+  torch::NoGradGuard no_grad;  // a frozen backbone needs no graph: only what follows it learns
+  return backbone.forward_intermediates(images, indices);
+}
+
+DataClasses adopt_data_classes(const std::string& task, const std::vector<std::string>& data_names, bool head_built,
+                               std::int64_t& num_classes, std::vector<std::string>& class_names) {
+  const auto data_classes = static_cast<std::int64_t>(data_names.size());
+  if (!head_built) {
+    if (data_classes == 0) throw ConfigError(task + ": the data has no classes and num_classes is 0");
+    num_classes = data_classes;
+    class_names = data_names;
+    return DataClasses::build_head;
+  }
+  if (data_classes != 0 && data_classes != num_classes) {
+    throw ConfigError(task + ": the data has " + std::to_string(data_classes) + " classes (" + join_names(data_names) +
+                      "), the model was built for " + std::to_string(num_classes) + "; set num_classes to " +
+                      std::to_string(data_classes) + " (or 0 to take it from the data)");
+  }
+  if (data_names.empty() || class_names == data_names) return DataClasses::unchanged;
+  if (!class_names.empty()) {
+    spdlog::warn("{}: the data's class names ({}) differ from the model's ({}); the data's are used", task,
+                 join_names(data_names), join_names(class_names));
+  }
+  class_names = data_names;
+  return DataClasses::renamed;
+}
+
+std::vector<std::string> names_or_indices(const std::vector<std::string>& names, std::int64_t num_classes) {
+  if (!names.empty()) return names;
+  std::vector<std::string> out;
+  for (std::int64_t c = 0; c < num_classes; ++c) out.push_back(std::to_string(c));
+  return out;
 }
 
 TaskCheckpoint read_task_checkpoint(const std::filesystem::path& path, const std::string& task_name,

@@ -9,6 +9,8 @@
 #include <boost/json/object.hpp>
 #include <boost/json/value.hpp>
 
+#include "autotimm/backbone.hpp"
+#include "autotimm/backbones.hpp"
 #include "autotimm/config.hpp"
 
 #include "autotimm/tasks/task.hpp"
@@ -48,6 +50,36 @@ OptimizerChoice optimizer_choice(const TaskOptions& o) {
 /// The optimizer over `model`'s parameters and the scheduler for a run of `context`'s length.
 OptimizerSetup make_optimizer_setup(torch::nn::Module& model, const OptimizerChoice& choice,
                                     const SchedulerContext& context);
+
+/// The headless backbone a task trains (frozen: no gradients), from the backbone fields every task's options have.
+template <class TaskOptions>
+std::shared_ptr<Backbone> make_task_backbone(const TaskOptions& o, Registry* registry) {
+  auto backbone = create_backbone(o.backbone, {.pretrained = o.pretrained,
+                                               .num_classes = 0,
+                                               .drop_path_rate = o.drop_path_rate,
+                                               .model_args = o.backbone_args},
+                                  registry);
+  if (o.freeze_backbone) {
+    for (auto& parameter : backbone->parameters()) parameter.set_requires_grad(false);
+  }
+  return backbone;
+}
+
+/// The backbone's maps at `indices`, without a graph when it is frozen.
+std::vector<torch::Tensor> backbone_maps(Backbone& backbone, const torch::Tensor& images,
+                                         const std::vector<std::int64_t>& indices, bool frozen);
+
+/// What attach_data found about the classes of the data against a task's.
+enum class DataClasses { build_head, renamed, unchanged };
+
+/// Takes the data's classes into a task's num_classes and class_names: all of them when the head is not built yet
+/// (build_head), only new names otherwise (renamed, with a warning when names were set). ConfigError naming `task`
+/// when the data has no classes for an unsized task or a different count from a built one.
+DataClasses adopt_data_classes(const std::string& task, const std::vector<std::string>& data_names, bool head_built,
+                               std::int64_t& num_classes, std::vector<std::string>& class_names);
+
+/// Class names, or "0" … "n-1" when there are none.
+std::vector<std::string> names_or_indices(const std::vector<std::string>& names, std::int64_t num_classes);
 
 struct TaskCheckpoint {
   Checkpoint checkpoint;

@@ -9,4 +9,6 @@ target_sources(autotimm PRIVATE
   ${CMAKE_CURRENT_LIST_DIR}/object_detector.cpp
   ${CMAKE_CURRENT_LIST_DIR}/object_detector_options.cpp
   ${CMAKE_CURRENT_LIST_DIR}/load_task.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/semantic_segmentor.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/semantic_segmentor_options.cpp
 )

@@ -4,12 +4,14 @@
 
 #include "autotimm/data/detection_data_module.hpp"
 #include "autotimm/data/image_data_module.hpp"
+#include "autotimm/data/segmentation_data_module.hpp"
 #include "autotimm/error.hpp"
 #include "autotimm/names.hpp"
 #include "autotimm/plugin_loader.hpp"
 #include "autotimm/registry.hpp"
 #include "autotimm/tasks/image_classifier.hpp"
 #include "autotimm/tasks/object_detector.hpp"
+#include "autotimm/tasks/semantic_segmentor.hpp"
 
 namespace autotimm {
 
@@ -90,8 +92,10 @@ void RunConfig::load_plugins() const {
 std::shared_ptr<Task> RunConfig::make_model() const {
   const Config section = root_.section("model");
   if (!root_.contains("model")) throw ConfigError("no 'model' section in " + root_.source());
-  const std::string name = class_of(section, "ImageClassifier", {"ImageClassifier", "ObjectDetector"});
+  const std::string name =
+      class_of(section, "ImageClassifier", {"ImageClassifier", "ObjectDetector", "SemanticSegmentor"});
   if (name == "ObjectDetector") return std::make_shared<ObjectDetector>(ObjectDetectorOptions::from(section));
+  if (name == "SemanticSegmentor") return std::make_shared<SemanticSegmentor>(SemanticSegmentorOptions::from(section));
   return std::make_shared<ImageClassifier>(ImageClassifierOptions::from(section));
 }
 
@@ -100,9 +104,13 @@ void RunConfig::skip_model() const { root_.accept("model"); }
 std::shared_ptr<DataModule> RunConfig::make_data() const {
   if (!root_.contains("data")) throw ConfigError("no 'data' section in " + root_.source());
   const Config section = root_.section("data");
-  const std::string name = class_of(section, "ImageDataModule",
-                                    {"ImageDataModule", "MultiLabelImageDataModule", "DetectionDataModule"});
+  const std::string name =
+      class_of(section, "ImageDataModule",
+               {"ImageDataModule", "MultiLabelImageDataModule", "DetectionDataModule", "SegmentationDataModule"});
   if (name == "DetectionDataModule") return std::make_shared<DetectionDataModule>(DetectionDataOptions::from(section));
+  if (name == "SegmentationDataModule") {
+    return std::make_shared<SegmentationDataModule>(SegmentationDataOptions::from(section));
+  }
   auto options = ImageDataOptions::from(section);
   if (name == "MultiLabelImageDataModule") return std::make_shared<MultiLabelImageDataModule>(std::move(options));
   return std::make_shared<ImageDataModule>(std::move(options));

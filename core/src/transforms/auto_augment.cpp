@@ -97,13 +97,14 @@ double magnitude_of(AugmentOp op, const MagnitudeSpace& space, int bin, int bins
   }
 }
 
-/// The policies shear, translate and rotate pixels but cannot move boxes: a detection sample is refused, not
-/// silently mislabelled.
-void refuse_objects(const Sample& sample, std::string_view transform) {
-  if (sample.objects.empty()) return;
+/// The policies shear, translate and rotate pixels but cannot move boxes or label maps: a detection or
+/// segmentation sample is refused, not silently mislabelled.
+void refuse_targets(const Sample& sample, std::string_view transform) {
+  if (!sample.has_targets()) return;
   throw ConfigError(std::string(transform) +
-                    " moves pixels (shear, translate, rotate) without moving boxes; for detection use letterbox, "
-                    "random_resized_crop, horizontal_flip and color_jitter");
+                    " moves pixels (shear, translate, rotate) without moving boxes or masks; for detection and "
+                    "segmentation use the geometric transforms (letterbox, resize, random_resized_crop, "
+                    "random_crop, horizontal_flip) and the colour ones");
 }
 
 /// torchvision's _apply_op.
@@ -133,7 +134,7 @@ class RandAugment final : public Transform {
       : num_ops_(num_ops), magnitude_(magnitude), num_magnitude_bins_(num_magnitude_bins), fill_(fill) {}
   std::string_view name() const override { return "randaugment"; }
   void apply(Sample& sample, SampleRng& rng) const override {
-    refuse_objects(sample, name());
+    refuse_targets(sample, name());
     for (int i = 0; i < num_ops_; ++i) {
       const AugmentOp op = kRandomOps[static_cast<std::size_t>(rng.integer(0, kRandomOps.size() - 1))];
       double magnitude =
@@ -157,7 +158,7 @@ class TrivialAugmentWide final : public Transform {
   TrivialAugmentWide(int num_magnitude_bins, std::uint8_t fill) : num_magnitude_bins_(num_magnitude_bins), fill_(fill) {}
   std::string_view name() const override { return "trivialaugment"; }
   void apply(Sample& sample, SampleRng& rng) const override {
-    refuse_objects(sample, name());
+    refuse_targets(sample, name());
     const AugmentOp op = kRandomOps[static_cast<std::size_t>(rng.integer(0, kRandomOps.size() - 1))];
     double magnitude = 0.0;
     if (has_magnitude(op)) {
@@ -243,7 +244,7 @@ class AutoAugment final : public Transform {
       : policy_name_(std::move(policy_name)), policy_(policy), fill_(fill) {}
   std::string_view name() const override { return "autoaugment"; }
   void apply(Sample& sample, SampleRng& rng) const override {
-    refuse_objects(sample, name());
+    refuse_targets(sample, name());
     // get_params: the sub-policy, then two probabilities, then two signs.
     const auto& sub_policy = policy_[static_cast<std::size_t>(rng.integer(0, policy_.size() - 1))];
     const std::array<double, 2> probabilities = {rng.uniform(), rng.uniform()};

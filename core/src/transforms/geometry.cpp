@@ -1,6 +1,6 @@
 // Geometric transforms with torchvision's sizes and rounding: resize, resize_keep_ratio, center_crop, random_crop,
-// random_resized_crop, letterbox, horizontal_flip, vertical_flip. Each moves a sample's objects (boxes) with its
-// pixels.
+// random_resized_crop, letterbox, random_resize, horizontal_flip, vertical_flip. Each moves a sample's targets (boxes,
+// label maps) with its pixels.
 #include <algorithm>
 #include <cmath>
 
@@ -47,21 +47,21 @@ Image crop_image(const Image& image, PixelRect rect) { return resample(image, re
 void pad_sample(Sample& sample, int height, int width, const Fill& fill) {
   const int old_width = sample.image.width, old_height = sample.image.height;
   sample.image = pad_to(sample.image, height, width, fill);
-  map_objects(sample, 1.0, (sample.image.width - old_width) / 2, 1.0, (sample.image.height - old_height) / 2,
+  map_targets(sample, 1.0, (sample.image.width - old_width) / 2, 1.0, (sample.image.height - old_height) / 2,
               sample.image.width, sample.image.height, 0.0);
 }
 
 /// The sample cropped to `rect`; objects the crop cuts keep at least a pixel or go.
 void crop_sample(Sample& sample, PixelRect rect) {
   sample.image = crop_image(sample.image, rect);
-  map_objects(sample, 1.0, -rect.x, 1.0, -rect.y, rect.width, rect.height, 1.0);
+  map_targets(sample, 1.0, -rect.x, 1.0, -rect.y, rect.width, rect.height, 1.0);
 }
 
 /// The plan's resize applied to the sample, objects moved with it.
 void apply_plan(Sample& sample, const ResizePlan& plan) {
   const int width = sample.image.width, height = sample.image.height;
   sample.image = resample(sample.image, plan);
-  map_objects(sample, plan, width, height);
+  map_targets(sample, plan, width, height);
 }
 
 Interpolation interpolation_option(const Config& options, Interpolation fallback) {
@@ -303,9 +303,9 @@ class Flip final : public Transform {
     if (!rng.bernoulli(p_)) return;
     Image& image = sample.image;
     if (horizontal_) {
-      mirror_objects(sample, image.width);
+      mirror_targets(sample, image.width);
     } else {
-      map_objects(sample, 1.0, 0.0, -1.0, image.height, image.width, image.height, 0.0);
+      map_targets(sample, 1.0, 0.0, -1.0, image.height, image.width, image.height, 0.0);
     }
     const int c = image.channels;
     if (horizontal_ && c == 3) {
@@ -362,7 +362,7 @@ class Letterbox final : public Transform {
     const int top = center_ ? (height_ - sample.image.height) / 2 : 0;
     if (sample.image.width == width_ && sample.image.height == height_) return;
     sample.image = place_on_canvas(sample.image, width_, height_, left, top, fill_);
-    map_objects(sample, 1.0, left, 1.0, top, width_, height_, 0.0);
+    map_targets(sample, 1.0, left, 1.0, top, width_, height_, 0.0);
   }
   boost::json::object describe() const override {
     return {{"name", "letterbox"}, {"size", size_json(height_, width_)}, {"fill", fill_json(fill_)},
@@ -373,6 +373,35 @@ class Letterbox final : public Transform {
   int height_, width_;
   Fill fill_;
   bool center_;
+  Interpolation interpolation_;
+};
+
+/// Segmentation's scale augmentation: the shorter side resized to size · s, s drawn uniformly from `scale` per sample,
+/// aspect kept (a random crop of the training size usually follows).
+class RandomResize final : public Transform {
+ public:
+  RandomResize(int size, std::pair<double, double> scale, Interpolation interpolation)
+      : size_(size), scale_(scale), interpolation_(interpolation) {}
+  std::string_view name() const override { return "random_resize"; }
+  std::optional<ResizePlan> plan_resize(int image_width, int image_height, SampleRng& rng) const override {
+    const double shorter = std::max(1.0, size_ * rng.uniform(scale_.first, scale_.second));
+    const double factor = shorter / std::min(image_width, image_height);
+    const int width = std::max(1, round_half_even(image_width * factor));
+    const int height = std::max(1, round_half_even(image_height * factor));
+    return ResizePlan{{0, 0, image_width, image_height}, width, height, {0, 0, width, height}, interpolation_};
+  }
+  void apply(Sample& sample, SampleRng& rng) const override {
+    const ResizePlan plan = *plan_resize(sample.image.width, sample.image.height, rng);
+    if (plan.width != sample.image.width || plan.height != sample.image.height) apply_plan(sample, plan);
+  }
+  boost::json::object describe() const override {
+    return {{"name", "random_resize"}, {"size", size_}, {"scale", boost::json::array{scale_.first, scale_.second}},
+            {"interpolation", std::string(to_string(interpolation_))}};
+  }
+
+ private:
+  int size_;
+  std::pair<double, double> scale_;
   Interpolation interpolation_;
 };
 
@@ -465,6 +494,16 @@ std::vector<Builtin> geometry_transforms() {
                                             interpolation_option(o, Interpolation::bilinear));
        },
        "size; fill (default 114); position center|top_left; interpolation: fit the whole image, keep its aspect, pad"},
+      {"random_resize",
+       [](const Config& o) -> TransformPtr {
+         const auto size = o.require<std::int64_t>("size");
+         if (size < 1 || size > 65535) throw ConfigError(o.where("size") + " must be 1..65535, got " + std::to_string(size));
+         const auto scale = range_option(o, "scale", {0.5, 2.0});
+         if (scale.first <= 0.0) throw ConfigError(o.where("scale") + " must be positive");
+         return std::make_shared<RandomResize>(static_cast<int>(size), scale,
+                                               interpolation_option(o, Interpolation::bilinear));
+       },
+       "size: the shorter side before scaling; scale [low, high] drawn per sample (default [0.5, 2]); interpolation"},
       {"horizontal_flip",
        [](const Config& o) -> TransformPtr { return std::make_shared<Flip>(true, probability_option(o, "p", 0.5)); },
        "p: probability of mirroring left-right"},

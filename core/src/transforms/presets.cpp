@@ -1,4 +1,5 @@
 // timm's eval transform and the train presets, built from the registered transforms by name.
+#include <algorithm>
 #include <cmath>
 
 #include <boost/json.hpp>
@@ -126,5 +127,29 @@ TransformPtr detection_train_transform(std::string_view preset, const DataConfig
 }
 
 std::vector<std::string> detection_train_presets() { return {"default", "strong", "none"}; }
+
+TransformPtr segmentation_train_transform(std::string_view preset, const DataConfig& config) {
+  const auto flip = [] { return make({{"name", "horizontal_flip"}, {"p", 0.5}}); };
+  if (preset == "default") {
+    // Scale jitter, then a crop of the training size; pixels the crop adds are padding (ignored in the labels).
+    return std::make_shared<Compose>(std::vector<TransformPtr>{
+        make({{"name", "random_resize"},
+              {"size", std::max(config.input_size[1], config.input_size[2])},
+              {"scale", boost::json::array{0.5, 2.0}},
+              {"interpolation", std::string(to_string(config.interpolation))}}),
+        make({{"name", "random_crop"}, {"size", size_of(config)}, {"pad_if_needed", true}, {"fill", fill_of(config.mean)}}),
+        flip(),
+        make({{"name", "color_jitter"}, {"brightness", 0.2}, {"contrast", 0.2}, {"saturation", 0.2}})});
+  }
+  if (preset == "light") return std::make_shared<Compose>(std::vector<TransformPtr>{eval_transform(config), flip()});
+  if (preset == "none") return eval_transform(config);
+  const auto names = segmentation_train_presets();
+  const auto hint = did_you_mean(preset, names);
+  throw ConfigError("unknown segmentation train transform preset '" + std::string(preset) + "'" +
+                    (hint ? "; did you mean '" + *hint + "'?" : std::string()) + " Presets: " + join_names(names) +
+                    "; or give a list of transforms");
+}
+
+std::vector<std::string> segmentation_train_presets() { return {"default", "light", "none"}; }
 
 }  // namespace autotimm

@@ -7,7 +7,7 @@ set(AUTOTIMM_TRANSFORM_SOURCES
   ${CMAKE_CURRENT_LIST_DIR}/transform.cpp
   ${CMAKE_CURRENT_LIST_DIR}/resample.cpp
   ${CMAKE_CURRENT_LIST_DIR}/geometry.cpp
-  ${CMAKE_CURRENT_LIST_DIR}/sample_objects.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/sample_targets.cpp
   ${CMAKE_CURRENT_LIST_DIR}/presets.cpp
   ${CMAKE_CURRENT_LIST_DIR}/color_ops.cpp
   ${CMAKE_CURRENT_LIST_DIR}/color_transforms.cpp

@@ -10,11 +10,13 @@
 #include <cstdint>
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "autotimm/data/image.hpp"
 #include "autotimm/data/sample_objects.hpp"
+#include "autotimm/data/segmentation_mask.hpp"
 #include "autotimm/export.hpp"
 
 namespace autotimm {
@@ -26,6 +28,7 @@ struct DatasetItem {
   std::vector<float> labels = {};   ///< multi-label 0/1 targets, one per class
   std::vector<SampleObject> objects = {};  ///< detection: the image's boxes in its own pixels
   std::int64_t image_id = -1;              ///< detection: the annotation file's image id
+  std::optional<SegmentationMask> mask = {};  ///< segmentation: the image's label file
 };
 
 class AUTOTIMM_API ImageDataset {
@@ -33,7 +36,9 @@ class AUTOTIMM_API ImageDataset {
   std::vector<DatasetItem> items = {};
   std::vector<std::string> class_names = {};
   bool multi_label = false;
-  bool detection = false;  ///< items carry objects (boxes) instead of labels
+  bool detection = false;     ///< items carry objects (boxes) instead of labels
+  bool segmentation = false;  ///< items carry label maps (masks) instead of labels
+  std::uint8_t ignore_index = 255;  ///< segmentation: the mask value of unlabelled pixels (and of padding)
   std::string source = {};  ///< where it was read from, for messages
   /// Pixels of in-memory datasets (IDX), shared by copies of the dataset.
   std::shared_ptr<const std::vector<Image>> memory_images = {};

@@ -53,11 +53,11 @@ AUTOTIMM_API int reduced_decode_scale(const ResizePlan& plan);
 /// plan_resize: rows below the region are not decoded, columns outside it are not reconstructed (the result is
 /// the same bytes as decode_image then transform.apply), and with options.reduced_scale the region is decoded at
 /// reduced_decode_scale (close to, not equal to, the full-scale result). Other files: decode_image, then apply.
-/// Randomness comes from `rng` exactly as transform.apply draws it, whichever path runs. `objects` (boxes in the
-/// file's pixels) are moved with the image.
+/// Randomness comes from `rng` exactly as transform.apply draws it, whichever path runs. `targets` holds the
+/// sample's targets in the file's pixels (objects, mask; its image is ignored): they are moved with the image.
 AUTOTIMM_API Sample decode_and_apply(std::span<const std::uint8_t> bytes, const std::string& source,
                                      const Transform& transform, SampleRng& rng, const DecodeOptions& options = {},
-                                     std::vector<SampleObject> objects = {});
+                                     Sample targets = {});
 
 /// A gray image as RGB (three equal channels); RGB unchanged.
 AUTOTIMM_API Image to_rgb(Image image);

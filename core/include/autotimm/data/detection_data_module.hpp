@@ -21,10 +21,8 @@
 
 #include "autotimm/config.hpp"
 #include "autotimm/data/coco_detection.hpp"
-#include "autotimm/data/data_module.hpp"
 #include "autotimm/data/dataset.hpp"
-#include "autotimm/data/loader.hpp"
-#include "autotimm/data/transform.hpp"
+#include "autotimm/data/dense_data_module.hpp"
 #include "autotimm/export.hpp"
 
 namespace autotimm {
@@ -63,38 +61,19 @@ struct DetectionDataOptions {
 /// Detection records as a dataset the loader reads (items carry their objects).
 AUTOTIMM_API ImageDataset detection_dataset(const DetectionDataset& data, const std::string& source);
 
-class AUTOTIMM_API DetectionDataModule : public DataModule {
+class AUTOTIMM_API DetectionDataModule : public DenseDataModule {
  public:
   explicit DetectionDataModule(DetectionDataOptions options);
 
-  void setup() override;
-  DataLoader train_loader() override;
-  std::optional<DataLoader> validation_loader() override;
-  std::optional<DataLoader> test_loader() override;
-  const std::vector<std::string>& class_names() override;
-  /// input_size image_size², bilinear, the mean and std, crop_mode "letterbox": eval_transform(data_config()) is
-  /// the evaluation transform, and predict resizes the same way from a checkpoint.
-  DataConfig data_config() const override;
   boost::json::object hparams() const override;
-  void set_shard(int index, int count) override;
-  std::int64_t batch_size() const override { return options_.batch_size; }
-  void set_batch_size(std::int64_t batch_size) override;
-  /// The backbone's normalisation (the detector sets it when it attaches the data).
-  void set_normalization(const std::array<double, 3>& mean, const std::array<double, 3>& std);
-
-  std::shared_ptr<const ImageDataset> train_dataset();
-  std::shared_ptr<const ImageDataset> val_dataset();    ///< null when there is no val set
-  std::shared_ptr<const ImageDataset> test_dataset();   ///< null when there is no test set
-  TransformPtr train_transform() const;
-  TransformPtr eval_transform() const;
+  /// The options as given (batch size, shard and normalisation as set since: loading()).
   const DetectionDataOptions& options() const noexcept { return options_; }
 
  private:
-  LoaderOptions loader_options(bool training) const;
+  Splits read_splits() override;
+  TransformPtr preset_transform(std::string_view preset, const DataConfig& config) const override;
 
   DetectionDataOptions options_;
-  bool ready_ = false;
-  std::shared_ptr<const ImageDataset> train_, val_, test_;
 };
 
 }  // namespace autotimm

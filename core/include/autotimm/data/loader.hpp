@@ -26,19 +26,20 @@
 
 namespace autotimm {
 
-/// What the loader collates. Classification fills `targets`; detection fills the per-image objects and the
-/// geometry that takes predictions back to the original images (the schema every dense task shares).
+/// What the loader collates. Classification fills `targets`; detection fills the per-image objects, segmentation the
+/// label maps (`targets`); both dense tasks get the geometry that takes predictions back to the original images.
 struct Batch {
   torch::Tensor images;                      ///< [B, 3, H, W] float32, normalized
-  torch::Tensor targets;                     ///< [B] int64 class indices, or [B, C] float32 for multi-label
+  torch::Tensor targets;                     ///< [B] int64 class indices, [B, C] float32 for multi-label, or
+                                             ///< [B, H, W] int64 label maps for segmentation (ignore index kept)
   std::vector<std::size_t> indices = {};     ///< dataset indices of the rows
   std::vector<torch::Tensor> boxes = {};     ///< detection, per image: [N_i, 4] float32 x1, y1, x2, y2 input pixels
   std::vector<torch::Tensor> labels = {};    ///< detection, per image: [N_i] int64 class indices
   std::vector<torch::Tensor> iscrowd = {};   ///< detection, per image: [N_i] bool, crowd regions (evaluation only)
   std::vector<torch::Tensor> areas = {};     ///< detection, per image: [N_i] float64 annotation areas, original image
-  torch::Tensor image_ids = {};              ///< detection: [B] int64 the annotation file's image ids
-  torch::Tensor orig_sizes = {};             ///< detection: [B, 2] int64 original (height, width)
-  torch::Tensor input_maps = {};             ///< detection: [B, 4] float64 (sx, tx, sy, ty): input = s · original + t
+  torch::Tensor image_ids = {};              ///< dense tasks: [B] int64 image ids (detection: the annotation file's)
+  torch::Tensor orig_sizes = {};             ///< dense tasks: [B, 2] int64 original (height, width)
+  torch::Tensor input_maps = {};             ///< dense tasks: [B, 4] float64 (sx, tx, sy, ty): input = s · original + t
   std::int64_t size() const { return images.defined() ? images.size(0) : 0; }
 };
 

@@ -33,14 +33,19 @@ namespace autotimm {
 
 struct PretrainedCfg;
 
-/// What a transform changes. Dense tasks add their objects here, and every geometric transform moves them with the
-/// image (map_objects below) or refuses a sample that has any.
+/// What a transform changes. Dense tasks add their targets here — boxes, a label map — and every geometric transform
+/// moves them with the image (map_targets below) or refuses a sample that has any.
 struct Sample {
   Image image = {};
   std::vector<SampleObject> objects = {};  ///< boxes of a detection sample, in `image`'s pixels
+  Image mask = {};                         ///< one channel of class indices (segmentation), pixel-aligned with `image`
+  std::uint8_t mask_fill = 255;            ///< the mask's value where padding adds pixels (the ignore index)
   AxisMap geometry = {};                   ///< original image → `image`
   int original_width = 0;                  ///< the decoded image's size, before any transform
   int original_height = 0;
+
+  /// Whether a transform that cannot move targets must refuse this sample.
+  bool has_targets() const noexcept { return !objects.empty() || !mask.empty(); }
 };
 
 /// Resampling filters, as PIL names them (timm's `interpolation`).
@@ -60,16 +65,18 @@ struct ResizePlan {
   Interpolation interpolation = Interpolation::bilinear;
 };
 
-/// Moves `sample`'s objects by x' = sx · x + tx, y' = sy · y + ty (and records it in sample.geometry), clips them
-/// to the new width × height and drops those left with a side under `min_size` pixels (or empty, for 0). A custom
-/// geometric transform calls it, or one of the two below, after changing the pixels.
-AUTOTIMM_API void map_objects(Sample& sample, double sx, double tx, double sy, double ty, int width, int height,
+/// Moves `sample`'s targets by x' = sx · x + tx, y' = sy · y + ty (and records it in sample.geometry) onto an image
+/// of width × height: boxes are clipped to it and dropped when left with a side under `min_size` pixels (or empty,
+/// for 0); the mask is resampled to it by nearest neighbour (pixel centres mapped back, never interpolated), with
+/// mask_fill where nothing maps. A custom geometric transform calls it, or one of the two below, after changing the
+/// pixels.
+AUTOTIMM_API void map_targets(Sample& sample, double sx, double tx, double sy, double ty, int width, int height,
                               double min_size);
 /// The same for a plan applied to a source_width × source_height image: its region resized to width × height, then
 /// its window kept. Objects cut by a crop must keep a side of at least one pixel.
-AUTOTIMM_API void map_objects(Sample& sample, const ResizePlan& plan, int source_width, int source_height);
+AUTOTIMM_API void map_targets(Sample& sample, const ResizePlan& plan, int source_width, int source_height);
 /// A left-right mirror of an image `width` pixels wide.
-AUTOTIMM_API void mirror_objects(Sample& sample, int width);
+AUTOTIMM_API void mirror_targets(Sample& sample, int width);
 
 class AUTOTIMM_API Transform {
  public:
@@ -162,5 +169,13 @@ AUTOTIMM_API std::vector<std::string> train_presets();
 ///   none     the eval transform (letterbox)
 AUTOTIMM_API TransformPtr detection_train_transform(std::string_view preset, const DataConfig& config);
 AUTOTIMM_API std::vector<std::string> detection_train_presets();
+
+/// Semantic segmentation's train transforms for `config` (crop_mode "letterbox"):
+///   default  random_resize (shorter side to the size × 0.5–2), random_crop of the size (padding: mean colour,
+///            ignored labels), horizontal flip, color jitter 0.2
+///   light    letterbox, horizontal flip
+///   none     the eval transform (letterbox)
+AUTOTIMM_API TransformPtr segmentation_train_transform(std::string_view preset, const DataConfig& config);
+AUTOTIMM_API std::vector<std::string> segmentation_train_presets();
 
 }  // namespace autotimm
