@@ -55,6 +55,28 @@ TEST(SemanticSegmentor, HeadsGetTheirMapsAndLogitsAreFullResolution) {
   EXPECT_EQ(fcn.named_parameters()["head.0.weight"].size(1), 512);
 }
 
+TEST(SemanticSegmentor, HeadsFitEveryFamilysPyramid) {
+  // Stride-4 and deepest maps of other families: RegNet (s1 24 / s4 368 channels), ConvNeXt (stages 0 and 3),
+  // MobileNet-V3 (stride-4 block 1, deepest block 5), Swin (NCHW maps from forward_intermediates).
+  const std::vector<std::pair<std::string, boost::json::object>> backbones = {
+      {"regnetx_002", {}},
+      {"convnext_atto", {}},
+      {"mobilenetv3_small_050", {}},
+      {"swin_tiny_patch4_window7_224", {{"img_size", 64}, {"depths", boost::json::array{1, 1, 1, 1}},
+                                        {"strict_img_size", false}}}};
+  for (const auto& [name, args] : backbones) {
+    for (const char* head : {"deeplabv3plus", "fcn"}) {
+      auto options = tiny(head);
+      options.backbone = name;
+      options.backbone_args = args;
+      SemanticSegmentor model(options);
+      model.eval();
+      EXPECT_EQ(model.forward(torch::rand({1, 3, 64, 64})).sizes(), (std::vector<std::int64_t>{1, 4, 64, 64}))
+          << name << " " << head;
+    }
+  }
+}
+
 TEST(SemanticSegmentor, TrainingAndEvaluationSteps) {
   SemanticSegmentor model(tiny());
   const auto out = model.training_step(labelled_batch(), {});

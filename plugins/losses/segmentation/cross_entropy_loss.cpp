@@ -50,7 +50,7 @@ LossOutput CrossEntropyLoss::forward(const TensorMap& predictions, const TensorM
   const auto inputs = segmentation_inputs(predictions, targets, options_.ignore_index, kLoss);
   const auto loss = cross_entropy_term(
       inputs, per_class_tensor(options_.class_weights, inputs, kLoss, "class_weights"), options_.label_smoothing);
-  return {.total = loss, .terms = {{"loss_ce", loss}}};
+  return {.total = loss, .terms = {}};  // a single loss: the total is its only term, not repeated (loss.hpp)
 }
 
 }  // namespace autotimm::segmentation_losses

@@ -35,7 +35,7 @@ LossOutput DiceLoss::forward(const TensorMap& predictions, const TensorMap& targ
   const auto inputs = segmentation_inputs(predictions, targets, options_.ignore_index, kLoss);
   const auto loss =
       dice_term(inputs, per_class_tensor(options_.class_weights, inputs, kLoss, "class_weights"), options_.smooth);
-  return {.total = loss, .terms = {{"loss_dice", loss}}};
+  return {.total = loss, .terms = {}};  // a single loss: the total is its only term, not repeated (loss.hpp)
 }
 
 }  // namespace autotimm::segmentation_losses

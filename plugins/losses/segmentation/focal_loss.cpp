@@ -38,7 +38,7 @@ LossOutput FocalLoss::forward(const TensorMap& predictions, const TensorMap& tar
   auto per_pixel = -modulation * log_p_target;
   if (alpha.defined()) per_pixel = per_pixel * (inputs.one_hot * alpha.view({1, -1, 1, 1})).sum(1);
   const auto loss = safe_divide(per_pixel.sum(), inputs.counted.sum());
-  return {.total = loss, .terms = {{"loss_focal", loss}}};
+  return {.total = loss, .terms = {}};  // a single loss: the total is its only term, not repeated (loss.hpp)
 }
 
 }  // namespace autotimm::segmentation_losses

@@ -42,7 +42,7 @@ LossOutput TverskyLoss::forward(const TensorMap& predictions, const TensorMap& t
                             options_.smooth);
   const auto loss = mean_over_present_classes(
       per_class, sums, per_class_tensor(options_.class_weights, inputs, kLoss, "class_weights"));
-  return {.total = loss, .terms = {{"loss_tversky", loss}}};
+  return {.total = loss, .terms = {}};  // a single loss: the total is its only term, not repeated (loss.hpp)
 }
 
 }  // namespace autotimm::segmentation_losses
