@@ -33,7 +33,7 @@ torch::Tensor cross_entropy_term(const SegmentationInputs& inputs, const torch::
 class CrossEntropyLoss : public Loss {
  public:
   explicit CrossEntropyLoss(CrossEntropyLossOptions options);
-  /// predictions {"logits": [B, C, H, W]}, targets {"labels": int64 [B, H, W]} → total and the term "loss_ce".
+  /// predictions {"logits": [B, C, H, W]}, targets {"labels": int64 [B, H, W]} → the total (no separate terms).
   LossOutput forward(const TensorMap& predictions, const TensorMap& targets) override;
 
  private:

@@ -34,7 +34,7 @@ torch::Tensor dice_term(const SegmentationInputs& inputs, const torch::Tensor& c
 class DiceLoss : public Loss {
  public:
   explicit DiceLoss(DiceLossOptions options);
-  /// predictions {"logits": [B, C, H, W]}, targets {"labels": int64 [B, H, W]} → total and the term "loss_dice".
+  /// predictions {"logits": [B, C, H, W]}, targets {"labels": int64 [B, H, W]} → the total (no separate terms).
   LossOutput forward(const TensorMap& predictions, const TensorMap& targets) override;
 
  private:

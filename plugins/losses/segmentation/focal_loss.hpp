@@ -27,7 +27,7 @@ struct FocalLossOptions {
 class FocalLoss : public Loss {
  public:
   explicit FocalLoss(FocalLossOptions options);
-  /// predictions {"logits": [B, C, H, W]}, targets {"labels": int64 [B, H, W]} → total and the term "loss_focal".
+  /// predictions {"logits": [B, C, H, W]}, targets {"labels": int64 [B, H, W]} → the total (no separate terms).
   LossOutput forward(const TensorMap& predictions, const TensorMap& targets) override;
 
  private:

@@ -30,7 +30,7 @@ struct TverskyLossOptions {
 class TverskyLoss : public Loss {
  public:
   explicit TverskyLoss(TverskyLossOptions options);
-  /// predictions {"logits": [B, C, H, W]}, targets {"labels": int64 [B, H, W]} → total and the term "loss_tversky".
+  /// predictions {"logits": [B, C, H, W]}, targets {"labels": int64 [B, H, W]} → the total (no separate terms).
   LossOutput forward(const TensorMap& predictions, const TensorMap& targets) override;
 
  private:
