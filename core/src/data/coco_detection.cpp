@@ -4,14 +4,13 @@
 
 #include <algorithm>
 #include <cmath>
-#include <fstream>
 #include <map>
-#include <sstream>
 #include <unordered_map>
 
 #include <boost/json.hpp>
 
 #include "autotimm/error.hpp"
+#include "coco_json.hpp"
 
 namespace autotimm {
 namespace {
@@ -19,81 +18,12 @@ namespace {
 namespace fs = std::filesystem;
 namespace json = boost::json;
 
-class Reader {
- public:
-  explicit Reader(fs::path file) : file_(std::move(file)) {}
-
-  [[noreturn]] void fail(const std::string& what) const {
-    throw FormatError("COCO annotations '" + file_.string() + "': " + what);
-  }
-
-  const json::array& array_at(const json::object& o, const char* key, const std::string& where) const {
-    const auto* v = o.if_contains(key);
-    if (v == nullptr || !v->is_array()) fail(where + ": expected an array '" + key + "'");
-    return v->as_array();
-  }
-
-  const json::object& object_of(const json::value& v, const std::string& where) const {
-    if (!v.is_object()) fail(where + ": expected an object");
-    return v.as_object();
-  }
-
-  std::int64_t integer_at(const json::object& o, const char* key, const std::string& where) const {
-    const auto* v = o.if_contains(key);
-    if (v != nullptr && v->is_int64()) return v->as_int64();
-    if (v != nullptr && v->is_uint64() && v->as_uint64() <= static_cast<std::uint64_t>(INT64_MAX)) {
-      return static_cast<std::int64_t>(v->as_uint64());
-    }
-    fail(where + ": expected an integer '" + key + "'");
-  }
-
-  double number(const json::value& v, const std::string& where) const {
-    double value = 0.0;
-    if (v.is_double()) value = v.as_double();
-    else if (v.is_int64()) value = static_cast<double>(v.as_int64());
-    else if (v.is_uint64()) value = static_cast<double>(v.as_uint64());
-    else fail(where + ": expected a number");
-    if (!std::isfinite(value)) fail(where + ": expected a finite number");
-    return value;
-  }
-
-  std::string string_at(const json::object& o, const char* key, const std::string& where) const {
-    const auto* v = o.if_contains(key);
-    if (v == nullptr || !v->is_string()) fail(where + ": expected a string '" + key + "'");
-    return std::string(v->as_string());
-  }
-
- private:
-  fs::path file_;
-};
-
-json::value parse_file(const fs::path& file, const CocoReadOptions& options) {
-  std::error_code error;
-  const auto size = fs::file_size(file, error);
-  if (error) throw IoError("cannot read COCO annotations '" + file.string() + "': " + error.message());
-  if (size > options.max_file_bytes) {
-    throw FormatError("COCO annotations '" + file.string() + "' are " + std::to_string(size) +
-                      " bytes, over the limit of " + std::to_string(options.max_file_bytes) +
-                      "; raise CocoReadOptions::max_file_bytes if the file is right");
-  }
-  std::ifstream in(file, std::ios::binary);
-  if (!in) throw IoError("cannot open COCO annotations '" + file.string() + "'");
-  std::ostringstream text;
-  text << in.rdbuf();
-  json::error_code parse_error;
-  auto value = json::parse(text.str(), parse_error);
-  if (parse_error) {
-    throw FormatError("COCO annotations '" + file.string() + "' are not valid JSON: " + parse_error.message());
-  }
-  return value;
-}
-
 }  // namespace
 
 DetectionDataset read_coco_detection(const fs::path& annotation_file, const fs::path& image_dir,
                                      const CocoReadOptions& options) {
-  const Reader r(annotation_file);
-  const auto root_value = parse_file(annotation_file, options);
+  const data::CocoJson r(annotation_file, "COCO annotations");
+  const auto root_value = r.parse(options.max_file_bytes, "CocoReadOptions::max_file_bytes");
   const auto& root = r.object_of(root_value, "the top level");
 
   DetectionDataset data;

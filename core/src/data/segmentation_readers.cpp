@@ -21,6 +21,7 @@
 #include "autotimm/data/dataset.hpp"
 #include "autotimm/error.hpp"
 #include "autotimm/names.hpp"
+#include "coco_json.hpp"
 #include "csv.hpp"
 
 namespace autotimm {
@@ -249,46 +250,6 @@ void require_folder(const fs::path& folder, const std::string& what, const std::
                       "; splits present: " + join_names(present));
 }
 
-// ---- COCO panoptic JSON -----------------------------------------------------------------------------------------
-
-class PanopticJson {
- public:
-  explicit PanopticJson(fs::path file) : file_(std::move(file)) {}
-
-  [[noreturn]] void fail(const std::string& what) const {
-    throw FormatError("COCO panoptic annotations '" + file_.string() + "': " + what);
-  }
-
-  const json::array& array_at(const json::object& o, const char* key, const std::string& where) const {
-    const auto* v = o.if_contains(key);
-    if (v == nullptr || !v->is_array()) fail(where + ": expected an array '" + key + "'");
-    return v->as_array();
-  }
-
-  const json::object& object_of(const json::value& v, const std::string& where) const {
-    if (!v.is_object()) fail(where + ": expected an object");
-    return v.as_object();
-  }
-
-  std::int64_t integer_at(const json::object& o, const char* key, const std::string& where) const {
-    const auto* v = o.if_contains(key);
-    if (v != nullptr && v->is_int64()) return v->as_int64();
-    if (v != nullptr && v->is_uint64() && v->as_uint64() <= static_cast<std::uint64_t>(INT64_MAX)) {
-      return static_cast<std::int64_t>(v->as_uint64());
-    }
-    fail(where + ": expected an integer '" + key + "'");
-  }
-
-  std::string string_at(const json::object& o, const char* key, const std::string& where) const {
-    const auto* v = o.if_contains(key);
-    if (v == nullptr || !v->is_string()) fail(where + ": expected a string '" + key + "'");
-    return std::string(v->as_string());
-  }
-
- private:
-  fs::path file_;
-};
-
 }  // namespace
 
 const std::vector<std::string>& voc_segmentation_classes() {
@@ -445,13 +406,8 @@ SegmentationDataset read_cityscapes_segmentation(const fs::path& root, const std
 SegmentationDataset read_coco_panoptic_segmentation(const fs::path& annotation_json, const fs::path& images_dir,
                                                     const fs::path& panoptic_dir,
                                                     const SegmentationReadOptions& options) {
-  const PanopticJson r(annotation_json);
-  const std::string what = "COCO panoptic annotations";
-  json::error_code parse_error;
-  const auto root_value = json::parse(read_bounded(annotation_json, what, options), parse_error);
-  if (parse_error) {
-    throw FormatError(what + " '" + annotation_json.string() + "' are not valid JSON: " + parse_error.message());
-  }
+  const data::CocoJson r(annotation_json, "COCO panoptic annotations");
+  const auto root_value = r.parse(options.max_file_bytes, "SegmentationReadOptions::max_file_bytes");
   const auto& root = r.object_of(root_value, "the top level");
 
   std::map<std::int64_t, std::string> categories;  // ascending ids become classes 0, 1, …
@@ -525,7 +481,8 @@ SegmentationDataset read_coco_panoptic_segmentation(const fs::path& annotation_j
       (*segments)[segment_id] = label == class_of_category.end() ? options.ignore_index : label->second;
     }
     mask.segment_classes = std::move(segments);
-    records.add(images_dir / image->second, mask, what + " '" + annotation_json.string() + "', " + where);
+    records.add(images_dir / image->second, mask,
+                "COCO panoptic annotations '" + annotation_json.string() + "', " + where);
   }
   return records.finish(std::move(names));
 }

@@ -192,8 +192,7 @@ std::map<std::string, double> ImageClassifier::compute_metrics(std::string_view 
 void ImageClassifier::reset_metrics(std::string_view stage) { metrics(stage).reset(); }
 
 void ImageClassifier::set_learning_rate(double lr) {
-  if (!(lr > 0.0) || !std::isfinite(lr)) throw ConfigError("ImageClassifier: 'lr' must be > 0, got " + std::to_string(lr));
-  options_.lr = lr;
+  options_.lr = tasks::checked_learning_rate("ImageClassifier", lr);
 }
 
 void ImageClassifier::sync_metrics(std::string_view stage, Collective& ranks) { metrics(stage).sync(ranks); }
@@ -232,15 +231,8 @@ boost::json::object ImageClassifier::hparams() const { return options_.to_json()
 std::shared_ptr<ImageClassifier> ImageClassifier::load_from_checkpoint(const std::filesystem::path& path,
                                                                        const boost::json::object& overrides,
                                                                        Registry* registry) {
-  auto saved = tasks::read_task_checkpoint(path, "ImageClassifier", overrides);
-  Config config(std::move(saved.hparams), "hparams of " + path.string());
-  ImageClassifierOptions options = ImageClassifierOptions::from(config);
-  config.expect_all_used();
-  options.pretrained = false;  // every weight comes from the checkpoint
-  auto model = std::make_shared<ImageClassifier>(std::move(options), registry);
-  load_state_dict(*model, saved.checkpoint.with_prefix("model."), {.source = path.string()});
-  if (auto data_config = tasks::checkpoint_data_config(saved, path)) model->set_data_config(*data_config);
-  return model;
+  return tasks::load_task_checkpoint<ImageClassifier, ImageClassifierOptions>(path, "ImageClassifier", overrides,
+                                                                              registry);
 }
 
 }  // namespace autotimm

@@ -318,8 +318,7 @@ std::map<std::string, torch::Tensor> ObjectDetector::predict_step(const Batch& b
 }
 
 void ObjectDetector::set_learning_rate(double lr) {
-  if (!(lr > 0.0) || !std::isfinite(lr)) throw ConfigError("ObjectDetector: 'lr' must be > 0, got " + std::to_string(lr));
-  options_.lr = lr;
+  options_.lr = tasks::checked_learning_rate("ObjectDetector", lr);
 }
 
 OptimizerSetup ObjectDetector::configure_optimizers(const SchedulerContext& context) {
@@ -330,15 +329,8 @@ OptimizerSetup ObjectDetector::configure_optimizers(const SchedulerContext& cont
 std::shared_ptr<ObjectDetector> ObjectDetector::load_from_checkpoint(const std::filesystem::path& path,
                                                                      const boost::json::object& overrides,
                                                                      Registry* registry) {
-  auto saved = tasks::read_task_checkpoint(path, "ObjectDetector", overrides);
-  Config config(std::move(saved.hparams), "hparams of " + path.string());
-  ObjectDetectorOptions options = ObjectDetectorOptions::from(config);
-  config.expect_all_used();
-  options.pretrained = false;  // every weight comes from the checkpoint
-  auto model = std::make_shared<ObjectDetector>(std::move(options), registry);
-  load_state_dict(*model, saved.checkpoint.with_prefix("model."), {.source = path.string()});
-  if (auto data_config = tasks::checkpoint_data_config(saved, path)) model->set_data_config(*data_config);
-  return model;
+  return tasks::load_task_checkpoint<ObjectDetector, ObjectDetectorOptions>(path, "ObjectDetector", overrides,
+                                                                            registry);
 }
 
 }  // namespace autotimm

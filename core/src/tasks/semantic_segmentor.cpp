@@ -287,10 +287,7 @@ std::vector<torch::Tensor> to_original_label_maps(const torch::Tensor& logits, c
 }
 
 void SemanticSegmentor::set_learning_rate(double lr) {
-  if (!(lr > 0.0) || !std::isfinite(lr)) {
-    throw ConfigError("SemanticSegmentor: 'lr' must be > 0, got " + std::to_string(lr));
-  }
-  options_.lr = lr;
+  options_.lr = tasks::checked_learning_rate("SemanticSegmentor", lr);
 }
 
 OptimizerSetup SemanticSegmentor::configure_optimizers(const SchedulerContext& context) {
@@ -301,15 +298,8 @@ OptimizerSetup SemanticSegmentor::configure_optimizers(const SchedulerContext& c
 std::shared_ptr<SemanticSegmentor> SemanticSegmentor::load_from_checkpoint(const std::filesystem::path& path,
                                                                            const boost::json::object& overrides,
                                                                            Registry* registry) {
-  auto saved = tasks::read_task_checkpoint(path, "SemanticSegmentor", overrides);
-  Config config(std::move(saved.hparams), "hparams of " + path.string());
-  SemanticSegmentorOptions options = SemanticSegmentorOptions::from(config);
-  config.expect_all_used();
-  options.pretrained = false;  // every weight comes from the checkpoint
-  auto model = std::make_shared<SemanticSegmentor>(std::move(options), registry);
-  load_state_dict(*model, saved.checkpoint.with_prefix("model."), {.source = path.string()});
-  if (auto data_config = tasks::checkpoint_data_config(saved, path)) model->set_data_config(*data_config);
-  return model;
+  return tasks::load_task_checkpoint<SemanticSegmentor, SemanticSegmentorOptions>(path, "SemanticSegmentor",
+                                                                                  overrides, registry);
 }
 
 }  // namespace autotimm

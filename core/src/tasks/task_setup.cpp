@@ -1,6 +1,7 @@
 #include "task_setup.hpp"
 
 #include <boost/json.hpp>
+#include <cmath>
 
 #include <spdlog/spdlog.h>
 
@@ -94,6 +95,11 @@ TaskCheckpoint read_task_checkpoint(const std::filesystem::path& path, const std
   out.hparams = hparams->as_object();
   for (const auto& [key, value] : overrides) out.hparams[key] = value;
   return out;
+}
+
+double checked_learning_rate(const std::string& task, double lr) {
+  if (!(lr > 0.0) || !std::isfinite(lr)) throw ConfigError(task + ": 'lr' must be > 0, got " + std::to_string(lr));
+  return lr;
 }
 
 std::optional<DataConfig> checkpoint_data_config(const TaskCheckpoint& saved, const std::filesystem::path& path) {

@@ -12,6 +12,7 @@
 #include "autotimm/backbone.hpp"
 #include "autotimm/backbones.hpp"
 #include "autotimm/config.hpp"
+#include "autotimm/state_dict.hpp"
 
 #include "autotimm/tasks/task.hpp"
 #include "autotimm/trainer/checkpoint.hpp"
@@ -92,5 +93,24 @@ TaskCheckpoint read_task_checkpoint(const std::filesystem::path& path, const std
 
 /// The checkpoint's saved data_config, when it has one.
 std::optional<DataConfig> checkpoint_data_config(const TaskCheckpoint& saved, const std::filesystem::path& path);
+
+/// A task of class TaskT (named `task_name` in checkpoints, built from TaskOptions) from a checkpoint alone: its
+/// options with `overrides`, never re-downloading the backbone, every weight and the preprocessing from the file.
+template <class TaskT, class TaskOptions>
+std::shared_ptr<TaskT> load_task_checkpoint(const std::filesystem::path& path, const std::string& task_name,
+                                            const boost::json::object& overrides, Registry* registry) {
+  auto saved = read_task_checkpoint(path, task_name, overrides);
+  Config config(std::move(saved.hparams), "hparams of " + path.string());
+  TaskOptions options = TaskOptions::from(config);
+  config.expect_all_used();
+  options.pretrained = false;  // every weight comes from the checkpoint
+  auto model = std::make_shared<TaskT>(std::move(options), registry);
+  load_state_dict(*model, saved.checkpoint.with_prefix("model."), {.source = path.string()});
+  if (auto data_config = checkpoint_data_config(saved, path)) model->set_data_config(*data_config);
+  return model;
+}
+
+/// `lr` when it is a positive finite number; ConfigError naming `task` otherwise.
+double checked_learning_rate(const std::string& task, double lr);
 
 }  // namespace autotimm::tasks
