@@ -14,8 +14,10 @@
 #include "autotimm/data/draw.hpp"
 #include "autotimm/data/image_data_module.hpp"
 #include "autotimm/data/loader.hpp"
+#include "autotimm/data/rle.hpp"
 #include "autotimm/error.hpp"
 #include "autotimm/tasks/image_classifier.hpp"
+#include "autotimm/tasks/instance_segmentor.hpp"
 #include "autotimm/tasks/load_task.hpp"
 #include "autotimm/tasks/object_detector.hpp"
 #include "autotimm/tasks/semantic_segmentor.hpp"
@@ -230,24 +232,55 @@ void predict_objects(ObjectDetector& model, const CommandLine& line) {
   dataset->detection = true;  // batches then say where each image came from, and boxes go back to its pixels
   const auto loader = predict_loader(dataset, model.data_config().value_or(DataConfig{.crop_mode = "letterbox"}), line);
   const auto name_of = namer(model.class_names());
+  auto* segmentor = dynamic_cast<InstanceSegmentor*>(&model);
   auto pass = loader.epoch(0);
   while (auto batch = pass.next()) {
-    const auto found = model.predict_step(*batch);
+    // Per image, best first, in its original pixels: an instance segmentor's masks pasted at full resolution.
+    std::vector<InstanceResult> found;
+    if (segmentor != nullptr) {
+      found = segmentor->predict_original(*batch);
+    } else {
+      const auto padded = model.predict_step(*batch);
+      for (std::int64_t row = 0; row < batch->size(); ++row) {
+        const auto count = padded.at("counts")[row].item<std::int64_t>();
+        found.push_back({.boxes = padded.at("boxes")[row].narrow(0, 0, count),
+                         .scores = padded.at("scores")[row].narrow(0, 0, count),
+                         .labels = padded.at("labels")[row].narrow(0, 0, count)});
+      }
+    }
     for (std::int64_t row = 0; row < batch->size(); ++row) {
       const auto& path = dataset->items[batch->indices[static_cast<std::size_t>(row)]].path;
+      const InstanceResult& objects = found[static_cast<std::size_t>(row)];
       boost::json::array detections;
       std::vector<DrawnBox> drawn;
       std::ostringstream text;
-      const auto count = found.at("counts")[row].item<std::int64_t>();
-      for (std::int64_t k = 0; k < count; ++k) {
-        const double score = found.at("scores")[row][k].item<double>();
+      Image instance_labels;  // each pixel: the class of the best-scoring mask on it (255: none)
+      if (objects.masks.defined()) {
+        instance_labels = Image(static_cast<int>(objects.masks.size(2)), static_cast<int>(objects.masks.size(1)), 1);
+        std::fill(instance_labels.pixels.begin(), instance_labels.pixels.end(), std::uint8_t{255});
+      }
+      for (std::int64_t k = 0; k < objects.boxes.size(0); ++k) {
+        const double score = objects.scores[k].item<double>();
         if (score < min_score) break;  // best first
-        const auto index = found.at("labels")[row][k].item<std::int64_t>();
-        const auto box_tensor = found.at("boxes")[row][k];
+        const auto index = objects.labels[k].item<std::int64_t>();
+        const auto box_tensor = objects.boxes[k];
         const std::array<double, 4> box = {box_tensor[0].item<double>(), box_tensor[1].item<double>(),
                                            box_tensor[2].item<double>(), box_tensor[3].item<double>()};
-        detections.push_back({{"label", name_of(index)}, {"index", index}, {"score", score},
-                              {"box", boost::json::array{box[0], box[1], box[2], box[3]}}});
+        boost::json::object detection{{"label", name_of(index)}, {"index", index}, {"score", score},
+                                      {"box", boost::json::array{box[0], box[1], box[2], box[3]}}};
+        if (objects.masks.defined()) {
+          const auto mask = objects.masks[k].to(torch::kUInt8).contiguous();
+          const Rle rle = rle_encode(mask.data_ptr<std::uint8_t>(), instance_labels.height, instance_labels.width);
+          detection["mask_area"] = rle.area();
+          detection["mask"] = {{"size", boost::json::array{rle.height, rle.width}}, {"counts", rle_to_string(rle)}};
+          const std::uint8_t* on = mask.data_ptr<std::uint8_t>();
+          for (std::size_t p = 0; p < instance_labels.pixels.size(); ++p) {
+            if (on[p] != 0 && instance_labels.pixels[p] == 255) {
+              instance_labels.pixels[p] = static_cast<std::uint8_t>(std::min<std::int64_t>(index, 254));
+            }
+          }
+        }
+        detections.push_back(std::move(detection));
         std::ostringstream caption;
         caption << name_of(index) << " " << std::fixed << std::setprecision(2) << score;
         drawn.push_back({.box = box, .caption = caption.str(), .color_index = index});
@@ -257,6 +290,7 @@ void predict_objects(ObjectDetector& model, const CommandLine& line) {
       boost::json::object record{{"image", path.string()}, {"detections", std::move(detections)}};
       if (out_dir) {
         Image picture = decode_image(path);
+        if (!instance_labels.empty()) overlay_label_map(picture, instance_labels, 0.5);
         draw_boxes(picture, drawn);
         const fs::path written = fs::path(*out_dir) / (path.stem().string() + ".png");
         write_image(written, picture);

@@ -124,6 +124,8 @@ const std::map<std::string, Command>& commands() {
         "  A classifier prints the top K classes per image (--top-k, default 3).\n"
         "  A detector prints each image's objects scoring at least S (--min-score, default 0.3): label, score and\n"
         "  box (x1, y1, x2, y2 in the image's pixels); --out DIR also writes DIR/<name>.png with the boxes drawn.\n"
+        "  An instance segmentor adds each object's mask at the image's resolution (--json: its area and COCO RLE\n"
+        "  {size, counts}); --out also colours the masks.\n"
         "  A segmentor prints the fraction of each image's pixels per class, from a label map at the image's own\n"
         "  resolution; --out DIR writes DIR/<name>.png with the classes coloured over the image.",
         &run_predict}},

@@ -129,7 +129,107 @@ TEST(MaskTransforms, TheJpegFastPathMovesMasksAsThePlainPathDoes) {
   wrong.mask = Image(10, 10, 1);
   SampleRng rng(0, 0, 0);
   EXPECT_EQ(error_text([&] { decode_and_apply(bytes, "photo.jpg", *transform, rng, {}, wrong); }),
-            "the label map of 'photo.jpg' is 10x10 but the image is 160x120; a mask must have its image's size");
+            "the label map of 'photo.jpg' is 10x10 but the image is 160x120; a mask must have its image's size (do "
+            "the annotations give the image's width and height?)");
+}
+
+/// labelled() with its label-3 square as an instance: the object's mask and tight box.
+Sample with_instance(int width, int height) {
+  Sample sample = labelled(width, height);
+  SampleObject object{.label = 3};
+  object.mask = Image(width, height, 1);
+  int x1 = width, y1 = height, x2 = 0, y2 = 0;
+  for (int y = 0; y < height; ++y) {
+    for (int x = 0; x < width; ++x) {
+      if (sample.mask.at(x, y, 0) != 3) continue;
+      object.mask.at(x, y, 0) = 1;
+      x1 = std::min(x1, x), y1 = std::min(y1, y), x2 = std::max(x2, x + 1), y2 = std::max(y2, y + 1);
+    }
+  }
+  object.box = {static_cast<double>(x1), static_cast<double>(y1), static_cast<double>(x2), static_cast<double>(y2)};
+  object.area = static_cast<double>((x2 - x1) * (y2 - y1));
+  sample.objects.push_back(object);
+  sample.mask = {};
+  return sample;
+}
+
+/// The object's mask lies on the image's label-3 pixels and inside its box, and covers them up to its edge (where a
+/// pixel centre falls exactly on a source pixel's edge, the image's nearest filter and the mask's may round apart).
+void expect_instance_aligned(const Sample& sample, const std::string& what) {
+  ASSERT_EQ(sample.objects.size(), 1u) << what;
+  const Image& mask = sample.objects[0].mask;
+  ASSERT_EQ(mask.width, sample.image.width) << what;
+  ASSERT_EQ(mask.height, sample.image.height) << what;
+  const auto& box = sample.objects[0].box;
+  int not_object = 0, missed = 0, outside = 0;
+  for (int y = 0; y < mask.height; ++y) {
+    for (int x = 0; x < mask.width; ++x) {
+      const bool on = mask.at(x, y, 0) != 0;
+      not_object += on && sample.image.at(x, y, 0) != 120;
+      const auto on_at = [&](int u, int v) {
+        return u >= 0 && v >= 0 && u < mask.width && v < mask.height && mask.at(u, v, 0) != 0;
+      };
+      const bool next_to_mask = on_at(x - 1, y) || on_at(x + 1, y) || on_at(x, y - 1) || on_at(x, y + 1);
+      missed += !on && !next_to_mask && sample.image.at(x, y, 0) == 120;
+      outside += on && (x + 1 < box[0] || x > box[2] || y + 1 < box[1] || y > box[3]);
+    }
+  }
+  EXPECT_EQ(not_object, 0) << what;
+  EXPECT_EQ(missed, 0) << what;
+  EXPECT_EQ(outside, 0) << what;
+}
+
+TEST(MaskTransforms, InstanceMasksMoveWithTheirObjects) {
+  for (std::uint64_t seed = 0; seed < 25; ++seed) {
+    const auto out = run(R"([{"name": "random_resize", "size": 24, "scale": [0.8, 2.0], "interpolation": "nearest"},
+                             {"name": "center_crop", "size": 24},
+                             {"name": "horizontal_flip"}])",
+                         with_instance(48, 36), seed);
+    if (out.objects.empty()) continue;  // cropped away, mask and all
+    expect_instance_aligned(out, "seed " + std::to_string(seed));
+  }
+  // Letterbox padding is never the object: masks are padded with 0, not with the label maps' ignore index.
+  const auto boxed = run(R"([{"name": "letterbox", "size": 48, "interpolation": "nearest"}])", with_instance(48, 24));
+  expect_instance_aligned(boxed, "letterbox");
+  EXPECT_EQ(boxed.objects[0].mask.at(5, 0, 0), 0);
+  // A crop that leaves the object out drops its mask with it.
+  Sample away = with_instance(48, 36);
+  map_targets(away, 1.0, -40.0, 1.0, 0.0, 8, 8, 1.0);  // the 8x8 window at x 40: the object is left of it
+  EXPECT_TRUE(away.objects.empty());
+}
+
+TEST(MaskTransforms, TheJpegFastPathMovesInstanceMasksAsThePlainPathDoes) {
+  autotimm::testing::TempDir dir;
+  const Sample source = with_instance(160, 120);
+  const auto path = dir / "photo.jpg";
+  write_image(path, source.image, 95);
+  std::vector<std::uint8_t> bytes;
+  read_image_file(path, bytes);
+  const auto transform = make_transforms(
+      boost::json::parse(R"([{"name": "random_resized_crop", "size": 48, "scale": [0.5, 1.0]},
+                             {"name": "horizontal_flip"}])").as_array(),
+      "test");
+  int compared = 0;
+  for (std::uint64_t seed = 0; seed < 6; ++seed) {
+    SampleRng fast_rng(seed, 0, 0), plain_rng(seed, 0, 0);
+    Sample targets;
+    targets.objects = source.objects;
+    const Sample fast = decode_and_apply(bytes, "photo.jpg", *transform, fast_rng, {}, targets);
+    Sample plain = source;
+    plain.image = decode_image(path);
+    transform->apply(plain, plain_rng);
+    ASSERT_EQ(fast.objects.size(), plain.objects.size()) << seed;
+    if (fast.objects.empty()) continue;
+    EXPECT_EQ(fast.objects[0].mask.pixels, plain.objects[0].mask.pixels) << seed;
+    ++compared;
+  }
+  EXPECT_GT(compared, 0);
+  Sample wrong;
+  wrong.objects.push_back({.mask = Image(10, 10, 1)});
+  SampleRng rng(0, 0, 0);
+  EXPECT_NE(error_text([&] { decode_and_apply(bytes, "photo.jpg", *transform, rng, {}, wrong); })
+                .find("the mask of object 1 of 'photo.jpg' is 10x10 but the image is 160x120"),
+            std::string::npos);
 }
 
 TEST(MaskTransforms, SegmentationPresets) {

@@ -64,6 +64,15 @@ class CocoJson {
     fail(where + ": expected an integer '" + key + "'");
   }
 
+  /// An integer that is an array element (an RLE's size or run lengths), not a named field.
+  std::int64_t integer(const boost::json::value& v, const std::string& where) const {
+    if (v.is_int64()) return v.as_int64();
+    if (v.is_uint64() && v.as_uint64() <= static_cast<std::uint64_t>(INT64_MAX)) {
+      return static_cast<std::int64_t>(v.as_uint64());
+    }
+    fail(where + ": expected an integer");
+  }
+
   double number(const boost::json::value& v, const std::string& where) const {
     double value = 0.0;
     if (v.is_double()) value = v.as_double();

@@ -20,6 +20,9 @@ set(AUTOTIMM_DATA_PLAIN_SOURCES
   ${CMAKE_CURRENT_LIST_DIR}/yolo_detection.cpp
   ${CMAKE_CURRENT_LIST_DIR}/segmentation_mask.cpp
   ${CMAKE_CURRENT_LIST_DIR}/segmentation_readers.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/rle.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/instance_masks.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/csv_instances.cpp
 )
 target_sources(autotimm PRIVATE ${AUTOTIMM_DATA_PLAIN_SOURCES}
   ${CMAKE_CURRENT_LIST_DIR}/loader.cpp

@@ -81,6 +81,7 @@ ImageDataset ImageDataset::subset(const std::vector<std::size_t>& indices) const
   out.multi_label = multi_label;
   out.detection = detection;
   out.segmentation = segmentation;
+  out.instance_masks = instance_masks;
   out.ignore_index = ignore_index;
   out.source = source;
   out.memory_images = memory_images;

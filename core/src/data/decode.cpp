@@ -26,12 +26,19 @@ void check_pixels(int width, int height, const std::string& source, const Decode
   }
 }
 
-/// A label map must cover its image pixel for pixel before anything moves them.
+/// Label maps and instance masks must cover their image pixel for pixel before anything moves them.
 void check_mask_size(const Sample& sample, int width, int height, const std::string& source) {
-  if (sample.mask.empty() || (sample.mask.width == width && sample.mask.height == height)) return;
-  throw FormatError("the label map of '" + source + "' is " + std::to_string(sample.mask.width) + "x" +
-                    std::to_string(sample.mask.height) + " but the image is " + std::to_string(width) + "x" +
-                    std::to_string(height) + "; a mask must have its image's size");
+  const auto check = [&](const Image& mask, const std::string& what) {
+    if (mask.empty() || (mask.width == width && mask.height == height)) return;
+    throw FormatError(what + " of '" + source + "' is " + std::to_string(mask.width) + "x" +
+                      std::to_string(mask.height) + " but the image is " + std::to_string(width) + "x" +
+                      std::to_string(height) + "; a mask must have its image's size (do the annotations give the "
+                      "image's width and height?)");
+  };
+  check(sample.mask, "the label map");
+  for (std::size_t i = 0; i < sample.objects.size(); ++i) {
+    check(sample.objects[i].mask, "the mask of object " + std::to_string(i + 1));
+  }
 }
 
 /// A transform's plan must describe a resize of this image; a custom transform's mistake is named here.

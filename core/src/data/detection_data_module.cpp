@@ -5,6 +5,7 @@
 #include <boost/json.hpp>
 
 #include "autotimm/data/csv_detection.hpp"
+#include "autotimm/data/csv_instances.hpp"
 #include "autotimm/data/yolo_detection.hpp"
 #include "autotimm/error.hpp"
 #include "autotimm/names.hpp"
@@ -54,9 +55,10 @@ DetectionDataOptions DetectionDataOptions::from(const Config& config) {
   return o;
 }
 
-ImageDataset detection_dataset(const DetectionDataset& data, const std::string& source) {
+ImageDataset detection_dataset(const DetectionDataset& data, const std::string& source, bool instance_masks) {
   ImageDataset out;
   out.detection = true;
+  out.instance_masks = instance_masks;
   out.class_names = data.class_names;
   out.source = source;
   out.items.reserve(data.records.size());
@@ -64,17 +66,27 @@ ImageDataset detection_dataset(const DetectionDataset& data, const std::string& 
     DatasetItem item;
     item.path = record.image;
     item.image_id = record.image_id;
+    item.width = record.width;
+    item.height = record.height;
     item.objects.reserve(record.annotations.size());
     for (const DetectionAnnotation& a : record.annotations) {
       item.objects.push_back({.box = a.box, .label = a.label, .iscrowd = a.iscrowd, .area = a.area});
+      if (!instance_masks) continue;
+      if (a.segmentation.empty()) {
+        throw ConfigError(source + ": annotation " + std::to_string(a.id) + " of '" + record.image.string() +
+                          "' has no mask; instance segmentation needs one per object");
+      }
+      item.instance_masks.push_back(a.segmentation);
     }
     out.items.push_back(std::move(item));
   }
   return out;
 }
 
-DetectionDataModule::DetectionDataModule(DetectionDataOptions options)
-    : DenseDataModule(data::loading_of(options)), options_(std::move(options)) {
+DetectionDataModule::DetectionDataModule(DetectionDataOptions options) : DetectionDataModule(std::move(options), false) {}
+
+DetectionDataModule::DetectionDataModule(DetectionDataOptions options, bool instance_masks)
+    : DenseDataModule(data::loading_of(options)), options_(std::move(options)), instance_masks_(instance_masks) {
   if (std::find(kFormats.begin(), kFormats.end(), options_.format) == kFormats.end()) {
     throw ConfigError("unknown detection data format '" + options_.format + "'; expected " + join_names(kFormats));
   }
@@ -88,6 +100,10 @@ TransformPtr DetectionDataModule::preset_transform(std::string_view preset, cons
 
 DenseDataModule::Splits DetectionDataModule::read_splits() {
   const std::string format = detect_format(options_);
+  if (instance_masks_ && format == "yolo") {
+    throw ConfigError("instance segmentation reads COCO annotations (polygons or RLE) or a CSV of mask PNGs, not "
+                      "YOLO labels; set format to coco or csv");
+  }
   const fs::path& root = options_.data_dir;
   // Each split read with train's classes, so labels mean the same everywhere; nullopt when the split is absent.
   std::optional<DetectionDataset> train, val, test;
@@ -98,7 +114,8 @@ DenseDataModule::Splits DetectionDataModule::read_splits() {
                                                 : data::under(root, annotations);
       if (!required && annotations.empty() && !fs::exists(file)) return std::nullopt;
       const fs::path folder = images.empty() ? root / "images" / split : data::under(root, images);
-      return read_coco_detection(file, folder, {.min_bbox_area = options_.min_bbox_area});
+      return read_coco_detection(file, folder,
+                                 {.min_bbox_area = options_.min_bbox_area, .read_segmentation = instance_masks_});
     };
     train = read(options_.train_annotations, options_.train_images, "train", true);
     val = read(options_.val_annotations, options_.val_images, "val", false);
@@ -111,9 +128,10 @@ DenseDataModule::Splits DetectionDataModule::read_splits() {
       }
     }
   } else if (format == "csv") {
-    if (options_.train_csv.empty()) throw ConfigError("detection format csv needs train_csv");
+    if (options_.train_csv.empty()) throw ConfigError("format csv needs train_csv");
     const auto read = [&](const fs::path& csv, const std::vector<std::string>& names) -> std::optional<DetectionDataset> {
       if (csv.empty()) return std::nullopt;
+      if (instance_masks_) return read_csv_instances(data::under(root, csv), options_.image_dir, {.class_names = names});
       return read_csv_detection(data::under(root, csv), options_.image_dir,
                                 {.class_names = names, .min_bbox_area = options_.min_bbox_area});
     };
@@ -131,9 +149,9 @@ DenseDataModule::Splits DetectionDataModule::read_splits() {
     test = read("test", false);
   }
   const auto describe = [&](const std::string& split) { return root.string() + " (" + format + ", " + split + ")"; };
-  Splits splits{detection_dataset(*train, describe("train"))};
-  if (val) splits.val = detection_dataset(*val, describe("val"));
-  if (test) splits.test = detection_dataset(*test, describe("test"));
+  Splits splits{detection_dataset(*train, describe("train"), instance_masks_)};
+  if (val) splits.val = detection_dataset(*val, describe("val"), instance_masks_);
+  if (test) splits.test = detection_dataset(*test, describe("test"), instance_masks_);
   return splits;
 }
 

@@ -190,6 +190,17 @@ struct DataLoader::Epoch::State {
     const DatasetItem& item = dataset->items.at(index);
     Sample targets;
     targets.objects = item.objects;
+    if (dataset->instance_masks) {
+      if (item.instance_masks.size() != item.objects.size()) {
+        throw ConfigError(dataset->describe(index) + " has " + std::to_string(item.objects.size()) + " objects but " +
+                          std::to_string(item.instance_masks.size()) + " instance masks; give each object its mask");
+      }
+      // Decoded here, in the worker, at the size the annotations give; decode_and_apply checks it is the file's.
+      for (std::size_t i = 0; i < item.objects.size(); ++i) {
+        targets.objects[i].mask = decode_instance_mask(item.instance_masks[i], item.width, item.height,
+                                                       dataset->describe(index) + ", object " + std::to_string(i + 1));
+      }
+    }
     if (item.mask) {
       targets.mask = item.mask->decode(dataset->ignore_index);
       targets.mask_fill = dataset->ignore_index;
@@ -205,6 +216,24 @@ struct DataLoader::Epoch::State {
     thread_local std::vector<std::uint8_t> bytes;  // reused across samples: no fresh pages per file
     read_image_file(item.path, bytes);
     return decode_and_apply(bytes, item.path.string(), *transform, rng, {}, std::move(targets));
+  }
+
+  /// The sample's instance masks as [N, H, W] uint8, each checked to have the image's size.
+  torch::Tensor object_masks(const Sample& sample, std::size_t index) const {
+    const int width = sample.image.width, height = sample.image.height;
+    auto masks = torch::empty({static_cast<std::int64_t>(sample.objects.size()), height, width}, torch::kUInt8);
+    const auto plane = static_cast<std::size_t>(width) * static_cast<std::size_t>(height);
+    for (std::size_t i = 0; i < sample.objects.size(); ++i) {
+      const Image& mask = sample.objects[i].mask;
+      if (mask.width != width || mask.height != height || mask.channels != 1) {
+        throw ConfigError("the transforms left the mask of object " + std::to_string(i + 1) + " of " +
+                          dataset->describe(index) + " at " + std::to_string(mask.width) + "x" +
+                          std::to_string(mask.height) + ", not its image's " + std::to_string(width) + "x" +
+                          std::to_string(height) + "; a custom geometric transform must move the masks (map_targets)");
+      }
+      std::copy_n(mask.pixels.data(), plane, masks.data_ptr<std::uint8_t>() + i * plane);
+    }
+    return masks;
   }
 
   /// Batch `b` of the epoch: decode, augment, normalize into one tensor. Undecodable files are skipped (or thrown,
@@ -227,7 +256,7 @@ struct DataLoader::Epoch::State {
       input_maps.insert(input_maps.end(), {map.scale_x, map.offset_x, map.scale_y, map.offset_y});
     };
     // A detection sample's objects as the batch's per-image tensors.
-    const auto add_objects = [&](Batch& out, const Sample& sample, std::int64_t image_id) {
+    const auto add_objects = [&](Batch& out, const Sample& sample, std::size_t index, std::int64_t image_id) {
       const auto n = static_cast<std::int64_t>(sample.objects.size());
       auto boxes = torch::empty({n, 4}, torch::kFloat32);
       auto classes = torch::empty({n}, torch::kInt64);
@@ -244,6 +273,7 @@ struct DataLoader::Epoch::State {
       out.labels.push_back(classes);
       out.iscrowd.push_back(crowd);
       out.areas.push_back(areas);
+      if (dataset->instance_masks) out.masks.push_back(object_masks(sample, index));
       add_geometry(sample, image_id);
     };
     for (std::size_t position = begin; position < end; ++position) {
@@ -305,7 +335,7 @@ struct DataLoader::Epoch::State {
         if (item.mask) label_maps.insert(label_maps.end(), sample.mask.pixels.begin(), sample.mask.pixels.end());
         add_geometry(sample, item.image_id);
       } else if (dataset->detection) {
-        add_objects(batch, sample, item.image_id);
+        add_objects(batch, sample, index, item.image_id);
       } else if (dataset->multi_label) {
         multi.insert(multi.end(), item.labels.begin(), item.labels.end());
       } else {

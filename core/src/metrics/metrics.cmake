@@ -8,4 +8,5 @@ target_sources(autotimm PRIVATE
   ${CMAKE_CURRENT_LIST_DIR}/coco_evaluation.cpp
   ${CMAKE_CURRENT_LIST_DIR}/coco_metric.cpp
   ${CMAKE_CURRENT_LIST_DIR}/segmentation_metrics.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/mask_coco_metric.cpp
 )

@@ -3,4 +3,6 @@
 target_sources(autotimm PRIVATE
   ${CMAKE_CURRENT_LIST_DIR}/boxes.cpp
   ${CMAKE_CURRENT_LIST_DIR}/focal_loss.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/roi_align.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/paste_masks.cpp
 )

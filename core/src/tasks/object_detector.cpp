@@ -56,10 +56,10 @@ void check_options(const ObjectDetectorOptions& o) {
 /// One level's map [B, K, H, W] as [B, H·W, K], row-major: the order of fcos::locations.
 torch::Tensor per_location(const torch::Tensor& map) { return map.flatten(2).transpose(1, 2); }
 
-void expect_detection_batch(const Batch& batch) {
+void expect_detection_batch(const Batch& batch, const std::string& task) {
   if (static_cast<std::int64_t>(batch.boxes.size()) != batch.size() || !batch.image_ids.defined()) {
-    throw ConfigError("ObjectDetector: the batch has no boxes; train it on detection data (DetectionDataModule), "
-                      "whose batches carry boxes, labels and image ids");
+    throw ConfigError(task + ": the batch has no boxes; train it on detection data (DetectionDataModule, or "
+                      "InstanceSegmentationDataModule), whose batches carry boxes, labels and image ids");
   }
 }
 
@@ -146,15 +146,22 @@ void ObjectDetector::attach_data(DataModule& data) {
   data_config_ = data.data_config();
 }
 
-std::vector<torch::Tensor> ObjectDetector::forward(const torch::Tensor& images) {
+std::vector<torch::Tensor> ObjectDetector::pyramid(const torch::Tensor& images) {
   if (!head_) {
-    throw ConfigError("ObjectDetector: the number of classes is not known yet; set num_classes, or train it on data "
+    throw ConfigError(task_name() + ": the number of classes is not known yet; set num_classes, or train it on data "
                       "first (AutoTrainer::fit sets it from the data)");
   }
-  if (images.dim() != 4) throw ConfigError("ObjectDetector: expected images [N, C, H, W], got " + c10::str(images.sizes()));
-  return head_->forward(
-      neck_->forward(tasks::backbone_maps(*backbone_, images, feature_indices_, options_.freeze_backbone)));
+  if (images.dim() != 4) {
+    throw ConfigError(task_name() + ": expected images [N, C, H, W], got " + c10::str(images.sizes()));
+  }
+  return neck_->forward(tasks::backbone_maps(*backbone_, images, feature_indices_, options_.freeze_backbone));
 }
+
+std::vector<torch::Tensor> ObjectDetector::head_outputs(const std::vector<torch::Tensor>& pyramid) {
+  return head_->forward(pyramid);
+}
+
+std::vector<torch::Tensor> ObjectDetector::forward(const torch::Tensor& images) { return head_outputs(pyramid(images)); }
 
 std::vector<fcos::Level> ObjectDetector::levels_for(const std::vector<torch::Tensor>& head_outputs) const {
   std::vector<std::pair<std::int64_t, std::int64_t>> sizes;
@@ -163,7 +170,7 @@ std::vector<fcos::Level> ObjectDetector::levels_for(const std::vector<torch::Ten
 }
 
 LossOutput ObjectDetector::loss_of(const std::vector<torch::Tensor>& outputs, const Batch& batch, Collective* ranks) {
-  expect_detection_batch(batch);
+  expect_detection_batch(batch, task_name());
   const auto levels = levels_for(outputs);
   const auto device = outputs.front().device();
   const auto points = fcos::locations(levels);
@@ -216,18 +223,57 @@ StepOutput ObjectDetector::training_step(const Batch& batch, const StepContext& 
   return {.loss = loss.total, .terms = std::move(loss.terms)};
 }
 
-DetectionResult to_original_image(const DetectionResult& detections, const Batch& batch, std::int64_t index) {
-  if (!batch.input_maps.defined() || !batch.orig_sizes.defined()) return detections;
+torch::Tensor boxes_to_original(const torch::Tensor& boxes, const Batch& batch, std::int64_t index) {
+  if (!batch.input_maps.defined()) return boxes;
   const auto map = batch.input_maps[index];  // sx, tx, sy, ty: input = s · original + t
   const double sx = map[0].item<double>(), tx = map[1].item<double>();
   const double sy = map[2].item<double>(), ty = map[3].item<double>();
-  const auto b = detections.boxes.to(torch::kFloat64);
+  const auto b = boxes.to(torch::kFloat64);
   const auto x1 = (b.select(1, 0) - tx) / sx, x2 = (b.select(1, 2) - tx) / sx;
   const auto y1 = (b.select(1, 1) - ty) / sy, y2 = (b.select(1, 3) - ty) / sy;
-  auto boxes = torch::stack({torch::minimum(x1, x2), torch::minimum(y1, y2), torch::maximum(x1, x2),
-                             torch::maximum(y1, y2)}, 1);
-  boxes = ops::clip_boxes(boxes, batch.orig_sizes[index][0].item<double>(), batch.orig_sizes[index][1].item<double>());
+  return torch::stack({torch::minimum(x1, x2), torch::minimum(y1, y2), torch::maximum(x1, x2), torch::maximum(y1, y2)},
+                      1);
+}
+
+DetectionResult to_original_image(const DetectionResult& detections, const Batch& batch, std::int64_t index) {
+  if (!batch.input_maps.defined() || !batch.orig_sizes.defined()) return detections;
+  const auto boxes = ops::clip_boxes(boxes_to_original(detections.boxes, batch, index),
+                                     batch.orig_sizes[index][0].item<double>(),
+                                     batch.orig_sizes[index][1].item<double>());
   return {boxes.to(torch::kFloat32), detections.scores, detections.labels};
+}
+
+std::vector<DetectionGroundTruth> original_ground_truths(const Batch& batch, std::int64_t index) {
+  const auto image = static_cast<std::size_t>(index);
+  const DetectionResult truth = to_original_image(
+      {batch.boxes[image].cpu(), torch::Tensor(), batch.labels[image].cpu()}, batch, index);
+  std::vector<DetectionGroundTruth> out;
+  const auto boxes = truth.boxes.to(torch::kFloat64).contiguous();
+  const auto b = boxes.accessor<double, 2>();
+  const auto labels = truth.labels.contiguous();
+  const auto areas = batch.areas.empty() ? torch::Tensor() : batch.areas[image].cpu().contiguous();
+  const auto crowd = batch.iscrowd.empty() ? torch::Tensor() : batch.iscrowd[image].cpu().contiguous();
+  for (std::int64_t g = 0; g < boxes.size(0); ++g) {
+    out.push_back({.category = labels.data_ptr<std::int64_t>()[g],
+                   .box = {b[g][0], b[g][1], b[g][2], b[g][3]},
+                   .area = areas.defined() ? areas.data_ptr<double>()[g] : 0.0,
+                   .iscrowd = crowd.defined() && crowd.data_ptr<bool>()[g]});
+  }
+  return out;
+}
+
+std::vector<Detection> coco_detections(const DetectionResult& detections) {
+  std::vector<Detection> out;
+  const auto boxes = detections.boxes.to(torch::kFloat64).contiguous();
+  const auto b = boxes.accessor<double, 2>();
+  const auto labels = detections.labels.contiguous();
+  const auto scores = detections.scores.to(torch::kFloat64).contiguous();
+  for (std::int64_t d = 0; d < boxes.size(0); ++d) {
+    out.push_back({.category = labels.data_ptr<std::int64_t>()[d],
+                   .box = {b[d][0], b[d][1], b[d][2], b[d][3]},
+                   .score = scores.data_ptr<double>()[d]});
+  }
+  return out;
 }
 
 StepOutput ObjectDetector::evaluation_step(const Batch& batch, std::string_view stage) {
@@ -242,31 +288,10 @@ StepOutput ObjectDetector::evaluation_step(const Batch& batch, std::string_view 
   for (std::int64_t i = 0; i < batch.size(); ++i) {
     const auto image = static_cast<std::size_t>(i);
     // Ground truth and detections both in the original image's pixels, where COCO's area ranges apply.
-    const DetectionResult truth = to_original_image(
-        {batch.boxes[image].cpu(), torch::Tensor(), batch.labels[image].cpu()}, batch, i);
     const DetectionResult mine = to_original_image({found[image].boxes, found[image].scores, found[image].labels},
                                                    batch, i);
-    std::vector<DetectionGroundTruth> ground_truths;
-    const auto gt_boxes = truth.boxes.to(torch::kFloat64).contiguous();
-    const auto gt = gt_boxes.accessor<double, 2>();
-    const auto gt_labels = truth.labels.contiguous();
-    for (std::int64_t g = 0; g < gt_boxes.size(0); ++g) {
-      ground_truths.push_back({.category = gt_labels.data_ptr<std::int64_t>()[g],
-                               .box = {gt[g][0], gt[g][1], gt[g][2], gt[g][3]},
-                               .area = batch.areas.empty() ? 0.0 : batch.areas[image][g].item<double>(),
-                               .iscrowd = !batch.iscrowd.empty() && batch.iscrowd[image][g].item<bool>()});
-    }
-    std::vector<Detection> detections;
-    const auto det_boxes = mine.boxes.to(torch::kFloat64).contiguous();
-    const auto det = det_boxes.accessor<double, 2>();
-    const auto det_labels = mine.labels.contiguous();
-    const auto det_scores = mine.scores.to(torch::kFloat64).contiguous();
-    for (std::int64_t d = 0; d < det_boxes.size(0); ++d) {
-      detections.push_back({.category = det_labels.data_ptr<std::int64_t>()[d],
-                            .box = {det[d][0], det[d][1], det[d][2], det[d][3]},
-                            .score = det_scores.data_ptr<double>()[d]});
-    }
-    metric->second->update(batch.image_ids[i].item<std::int64_t>(), ground_truths, detections);
+    metric->second->update(batch.image_ids[i].item<std::int64_t>(), original_ground_truths(batch, i),
+                           coco_detections(mine));
   }
   return {.loss = loss.total, .terms = std::move(loss.terms)};
 }
@@ -298,8 +323,16 @@ std::vector<DetectionResult> ObjectDetector::predict(const torch::Tensor& images
 }
 
 std::map<std::string, torch::Tensor> ObjectDetector::predict_step(const Batch& batch) {
+  std::vector<DetectionResult> mapped;
   const auto found = predict(batch.images);
-  const auto batch_size = batch.size();
+  for (std::size_t i = 0; i < found.size(); ++i) {
+    mapped.push_back(to_original_image(found[i], batch, static_cast<std::int64_t>(i)));
+  }
+  return padded_detections(mapped);
+}
+
+std::map<std::string, torch::Tensor> ObjectDetector::padded_detections(const std::vector<DetectionResult>& found) const {
+  const auto batch_size = static_cast<std::int64_t>(found.size());
   // A fixed width, so the trainer can concatenate the batches of a predict run.
   const std::int64_t most = options_.max_detections_per_image;
   auto boxes = torch::zeros({batch_size, most, 4});
@@ -307,7 +340,7 @@ std::map<std::string, torch::Tensor> ObjectDetector::predict_step(const Batch& b
   auto labels = torch::full({batch_size, most}, -1, torch::kInt64);
   auto counts = torch::zeros({batch_size}, torch::kInt64);
   for (std::int64_t i = 0; i < batch_size; ++i) {
-    const auto mapped = to_original_image(found[static_cast<std::size_t>(i)], batch, i);
+    const auto& mapped = found[static_cast<std::size_t>(i)];
     const auto k = mapped.boxes.size(0);
     boxes[i].narrow(0, 0, k).copy_(mapped.boxes);
     scores[i].narrow(0, 0, k).copy_(mapped.scores);

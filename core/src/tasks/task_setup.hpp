@@ -103,7 +103,12 @@ std::shared_ptr<TaskT> load_task_checkpoint(const std::filesystem::path& path, c
   Config config(std::move(saved.hparams), "hparams of " + path.string());
   TaskOptions options = TaskOptions::from(config);
   config.expect_all_used();
-  options.pretrained = false;  // every weight comes from the checkpoint
+  // Every weight comes from the checkpoint.
+  if constexpr (requires { options.pretrained; }) {
+    options.pretrained = false;
+  } else {
+    options.detector.pretrained = false;
+  }
   auto model = std::make_shared<TaskT>(std::move(options), registry);
   load_state_dict(*model, saved.checkpoint.with_prefix("model."), {.source = path.string()});
   if (auto data_config = checkpoint_data_config(saved, path)) model->set_data_config(*data_config);

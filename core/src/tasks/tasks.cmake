@@ -11,4 +11,6 @@ target_sources(autotimm PRIVATE
   ${CMAKE_CURRENT_LIST_DIR}/load_task.cpp
   ${CMAKE_CURRENT_LIST_DIR}/semantic_segmentor.cpp
   ${CMAKE_CURRENT_LIST_DIR}/semantic_segmentor_options.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/instance_segmentor.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/instance_segmentor_options.cpp
 )

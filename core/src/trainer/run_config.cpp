@@ -4,12 +4,14 @@
 
 #include "autotimm/data/detection_data_module.hpp"
 #include "autotimm/data/image_data_module.hpp"
+#include "autotimm/data/instance_segmentation_data_module.hpp"
 #include "autotimm/data/segmentation_data_module.hpp"
 #include "autotimm/error.hpp"
 #include "autotimm/names.hpp"
 #include "autotimm/plugin_loader.hpp"
 #include "autotimm/registry.hpp"
 #include "autotimm/tasks/image_classifier.hpp"
+#include "autotimm/tasks/instance_segmentor.hpp"
 #include "autotimm/tasks/object_detector.hpp"
 #include "autotimm/tasks/semantic_segmentor.hpp"
 
@@ -93,8 +95,9 @@ std::shared_ptr<Task> RunConfig::make_model() const {
   const Config section = root_.section("model");
   if (!root_.contains("model")) throw ConfigError("no 'model' section in " + root_.source());
   const std::string name =
-      class_of(section, "ImageClassifier", {"ImageClassifier", "ObjectDetector", "SemanticSegmentor"});
+      class_of(section, "ImageClassifier", {"ImageClassifier", "ObjectDetector", "SemanticSegmentor", "InstanceSegmentor"});
   if (name == "ObjectDetector") return std::make_shared<ObjectDetector>(ObjectDetectorOptions::from(section));
+  if (name == "InstanceSegmentor") return std::make_shared<InstanceSegmentor>(InstanceSegmentorOptions::from(section));
   if (name == "SemanticSegmentor") return std::make_shared<SemanticSegmentor>(SemanticSegmentorOptions::from(section));
   return std::make_shared<ImageClassifier>(ImageClassifierOptions::from(section));
 }
@@ -106,8 +109,12 @@ std::shared_ptr<DataModule> RunConfig::make_data() const {
   const Config section = root_.section("data");
   const std::string name =
       class_of(section, "ImageDataModule",
-               {"ImageDataModule", "MultiLabelImageDataModule", "DetectionDataModule", "SegmentationDataModule"});
+               {"ImageDataModule", "MultiLabelImageDataModule", "DetectionDataModule", "SegmentationDataModule",
+                "InstanceSegmentationDataModule"});
   if (name == "DetectionDataModule") return std::make_shared<DetectionDataModule>(DetectionDataOptions::from(section));
+  if (name == "InstanceSegmentationDataModule") {
+    return std::make_shared<InstanceSegmentationDataModule>(InstanceSegmentationDataOptions::from(section));
+  }
   if (name == "SegmentationDataModule") {
     return std::make_shared<SegmentationDataModule>(SegmentationDataOptions::from(section));
   }

@@ -90,7 +90,7 @@ Batch AutoTrainer::Run::on_device(const Batch& batch) const {
                                                                : batch.targets.to(device);
   }
   // Detection targets stay float32: box arithmetic in bf16 would lose whole pixels.
-  for (auto* per_image : {&moved.boxes, &moved.labels, &moved.iscrowd}) {
+  for (auto* per_image : {&moved.boxes, &moved.labels, &moved.iscrowd, &moved.masks}) {
     for (auto& tensor : *per_image) tensor = tensor.to(device);
   }
   return moved;

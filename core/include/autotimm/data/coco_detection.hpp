@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "autotimm/data/instance_masks.hpp"
 #include "autotimm/export.hpp"
 
 namespace autotimm {
@@ -23,6 +24,8 @@ struct DetectionAnnotation {
   double area = 0.0;               ///< the annotation's `area` (segment area), or the box area when absent
   bool iscrowd = false;
   std::int64_t id = 0;  ///< the annotation's id
+  /// The object's mask (instance segmentation): read only with CocoReadOptions::read_segmentation.
+  InstanceMaskSource segmentation = {};
 };
 
 struct DetectionRecord {
@@ -44,6 +47,9 @@ struct DetectionDataset {
 struct CocoReadOptions {
   double min_bbox_area = 0.0;  ///< boxes whose w·h is smaller are left out (crowd regions included)
   std::uintmax_t max_file_bytes = std::uintmax_t{2} << 30;  ///< larger annotation files are refused, not read
+  /// Read each annotation's `segmentation` (polygons, or RLE with counts compressed or not) into
+  /// DetectionAnnotation::segmentation; an annotation without one is a FormatError naming it.
+  bool read_segmentation = false;
 };
 
 /// Reads `annotation_file` (COCO JSON: images, annotations, categories). FormatError naming the file and the entry

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "autotimm/data/image.hpp"
+#include "autotimm/data/instance_masks.hpp"
 #include "autotimm/data/sample_objects.hpp"
 #include "autotimm/data/segmentation_mask.hpp"
 #include "autotimm/export.hpp"
@@ -29,6 +30,10 @@ struct DatasetItem {
   std::vector<SampleObject> objects = {};  ///< detection: the image's boxes in its own pixels
   std::int64_t image_id = -1;              ///< detection: the annotation file's image id
   std::optional<SegmentationMask> mask = {};  ///< segmentation: the image's label file
+  /// Instance segmentation: each object's mask source, parallel to `objects`; decoded at width × height.
+  std::vector<InstanceMaskSource> instance_masks = {};
+  int width = 0;   ///< the image's size as the annotations give it (instance masks are decoded at it)
+  int height = 0;
 };
 
 class AUTOTIMM_API ImageDataset {
@@ -38,6 +43,7 @@ class AUTOTIMM_API ImageDataset {
   bool multi_label = false;
   bool detection = false;     ///< items carry objects (boxes) instead of labels
   bool segmentation = false;  ///< items carry label maps (masks) instead of labels
+  bool instance_masks = false;  ///< detection items also carry one mask per object
   std::uint8_t ignore_index = 255;  ///< segmentation: the mask value of unlabelled pixels (and of padding)
   std::string source = {};  ///< where it was read from, for messages
   /// Pixels of in-memory datasets (IDX), shared by copies of the dataset.

@@ -58,8 +58,10 @@ struct DetectionDataOptions {
   static AUTOTIMM_API DetectionDataOptions from(const Config& config);
 };
 
-/// Detection records as a dataset the loader reads (items carry their objects).
-AUTOTIMM_API ImageDataset detection_dataset(const DetectionDataset& data, const std::string& source);
+/// Detection records as a dataset the loader reads (items carry their objects, and their instance masks when
+/// `instance_masks`: every annotation must then have its segmentation).
+AUTOTIMM_API ImageDataset detection_dataset(const DetectionDataset& data, const std::string& source,
+                                            bool instance_masks = false);
 
 class AUTOTIMM_API DetectionDataModule : public DenseDataModule {
  public:
@@ -69,11 +71,16 @@ class AUTOTIMM_API DetectionDataModule : public DenseDataModule {
   /// The options as given (batch size, shard and normalisation as set since: loading()).
   const DetectionDataOptions& options() const noexcept { return options_; }
 
+ protected:
+  /// `instance_masks`: read each object's mask too (InstanceSegmentationDataModule).
+  DetectionDataModule(DetectionDataOptions options, bool instance_masks);
+
  private:
   Splits read_splits() override;
   TransformPtr preset_transform(std::string_view preset, const DataConfig& config) const override;
 
   DetectionDataOptions options_;
+  bool instance_masks_ = false;
 };
 
 }  // namespace autotimm

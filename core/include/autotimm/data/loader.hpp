@@ -37,6 +37,7 @@ struct Batch {
   std::vector<torch::Tensor> labels = {};    ///< detection, per image: [N_i] int64 class indices
   std::vector<torch::Tensor> iscrowd = {};   ///< detection, per image: [N_i] bool, crowd regions (evaluation only)
   std::vector<torch::Tensor> areas = {};     ///< detection, per image: [N_i] float64 annotation areas, original image
+  std::vector<torch::Tensor> masks = {};     ///< instance segmentation, per image: [N_i, H, W] uint8 0 / 1, input pixels
   torch::Tensor image_ids = {};              ///< dense tasks: [B] int64 image ids (detection: the annotation file's)
   torch::Tensor orig_sizes = {};             ///< dense tasks: [B, 2] int64 original (height, width)
   torch::Tensor input_maps = {};             ///< dense tasks: [B, 4] float64 (sx, tx, sy, ty): input = s · original + t

@@ -1,11 +1,12 @@
 #pragma once
-// The objects of a dense-task sample (detection now, instance masks later) and the map from the original image to
+// The objects of a dense-task sample (boxes, and instance masks) and the map from the original image to
 // the transformed one. Geometric transforms move the objects with the pixels and record the map, so predictions
 // made on the transformed image can be taken back to the original (COCO evaluation, predict). Plain data, no torch.
 #include <array>
 #include <cstdint>
 #include <vector>
 
+#include "autotimm/data/image.hpp"
 #include "autotimm/export.hpp"
 
 namespace autotimm {
@@ -15,6 +16,9 @@ struct SampleObject {
   std::int64_t label = 0;          ///< contiguous class index
   bool iscrowd = false;            ///< a crowd region: evaluated as COCO does, never a training target
   double area = 0.0;               ///< the annotation's area in the original image (COCO's area ranges use it)
+  /// Instance segmentation: the object's pixels, one channel of 0 / 1 with the current image's size (moved with
+  /// the image like the box); empty for a box-only object.
+  Image mask = {};
 };
 
 /// Per axis, current = scale · original + offset (a flip makes the scale negative).

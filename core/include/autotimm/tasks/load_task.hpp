@@ -15,7 +15,8 @@ namespace autotimm {
 
 class Registry;
 
-/// ImageClassifier's, ObjectDetector's or SemanticSegmentor's load_from_checkpoint, as the checkpoint says.
+/// ImageClassifier's, ObjectDetector's, SemanticSegmentor's or InstanceSegmentor's load_from_checkpoint, as the
+/// checkpoint says.
 /// FormatError for a file that is not a checkpoint or holds a task this build does not know.
 AUTOTIMM_API std::shared_ptr<Task> load_task_from_checkpoint(const std::filesystem::path& path,
                                                              const boost::json::object& overrides = {},

@@ -87,6 +87,9 @@ class AUTOTIMM_API ObjectDetector : public Task {
 
   /// The head's per-level outputs for images [N, 3, H, W]: [cls_0, box_0, ctr_0, cls_1, ...].
   std::vector<torch::Tensor> forward(const torch::Tensor& images);
+  /// forward in two steps: the neck's pyramid (one map per stride), then the head's outputs on it.
+  std::vector<torch::Tensor> pyramid(const torch::Tensor& images);
+  std::vector<torch::Tensor> head_outputs(const std::vector<torch::Tensor>& pyramid);
   /// Detections per image in input pixels, in eval mode without gradients (the mode is restored).
   std::vector<DetectionResult> predict(const torch::Tensor& images);
 
@@ -114,10 +117,18 @@ class AUTOTIMM_API ObjectDetector : public Task {
   /// The pyramid levels of an input of height × width.
   std::vector<fcos::Level> levels_for(const std::vector<torch::Tensor>& head_outputs) const;
 
+ protected:
+  /// The FCOS loss of the head's outputs; `ranks` averages the positives over a distributed run.
+  LossOutput loss_of(const std::vector<torch::Tensor>& outputs, const Batch& batch, Collective* ranks);
+  /// Detections per image, in input pixels.
+  std::vector<fcos::Detections> detect(const std::vector<torch::Tensor>& outputs, const torch::Tensor& images) const;
+  /// Detections per image (original pixels) padded to max_detections_per_image: predict_step's tensors.
+  std::map<std::string, torch::Tensor> padded_detections(const std::vector<DetectionResult>& found) const;
+  Registry& registry() const noexcept { return *registry_; }
+  bool has_head() const noexcept { return head_ != nullptr; }
+
  private:
   void build_head();
-  LossOutput loss_of(const std::vector<torch::Tensor>& outputs, const Batch& batch, Collective* ranks);
-  std::vector<fcos::Detections> detect(const std::vector<torch::Tensor>& outputs, const torch::Tensor& images) const;
 
   ObjectDetectorOptions options_;
   Registry* registry_;
@@ -130,8 +141,16 @@ class AUTOTIMM_API ObjectDetector : public Task {
   std::optional<DataConfig> data_config_;
 };
 
+/// Boxes [K, 4] of a batch's input pixels in image `index`'s original pixels (float64, not clipped); unchanged
+/// when the batch has no input_maps.
+AUTOTIMM_API torch::Tensor boxes_to_original(const torch::Tensor& boxes, const Batch& batch, std::int64_t index);
 /// Detections of a batch mapped back to its original images through batch.input_maps, clipped to orig_sizes.
 AUTOTIMM_API DetectionResult to_original_image(const DetectionResult& detections, const Batch& batch,
                                                std::int64_t index);
+
+/// Image `index`'s annotated objects in its original pixels, as COCO evaluation takes them.
+AUTOTIMM_API std::vector<DetectionGroundTruth> original_ground_truths(const Batch& batch, std::int64_t index);
+/// Detections (already in original pixels) as COCO evaluation takes them.
+AUTOTIMM_API std::vector<Detection> coco_detections(const DetectionResult& detections);
 
 }  // namespace autotimm

@@ -15,8 +15,9 @@
 //   autotimm::AutoTrainer trainer(run.trainer_options());
 //   run.expect_all_used();   // unknown keys anywhere → ConfigError with the closest valid one
 //
-// Model classes: ImageClassifier, ObjectDetector, SemanticSegmentor. Data classes: ImageDataModule,
-// MultiLabelImageDataModule, DetectionDataModule, SegmentationDataModule. "plugins" lists extra plugin libraries or folders (relative to the config file) loaded into
+// Model classes: ImageClassifier, ObjectDetector, SemanticSegmentor, InstanceSegmentor. Data classes:
+// ImageDataModule, MultiLabelImageDataModule, DetectionDataModule, SegmentationDataModule,
+// InstanceSegmentationDataModule. "plugins" lists extra plugin libraries or folders (relative to the config file) loaded into
 // the registry before anything is built, so a config can name a backbone, head or loss that only those provide.
 #include <filesystem>
 #include <memory>

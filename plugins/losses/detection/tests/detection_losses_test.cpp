@@ -497,7 +497,7 @@ TEST(SigmoidFocalLoss, BadInputAndOptionsAreNamed) {
 
 TEST(DetectionLosses, RegistersEveryName) {
   auto& registry = autotimm::testing::registry_of(autotimm_plugin_descriptor());
-  EXPECT_EQ(registry.losses().list(), (std::vector<std::string>{"fcos", "giou", "sigmoid_focal"}));
+  EXPECT_EQ(registry.losses().list(), (std::vector<std::string>{"fcos", "giou", "mask_bce", "mask_dice", "sigmoid_focal"}));
 }
 
 }  // namespace
