@@ -3,7 +3,6 @@
 // masks' pixels, class mapping, images without objects), decode_instance_mask for every source kind (polygons
 // rasterised as COCO does, RLEs, gray / 16-bit / RGB / RGBA / palette PNGs), and every error message.
 #include <gtest/gtest.h>
-#include <zlib.h>
 
 #include <opencv2/core.hpp>
 #include <opencv2/imgcodecs.hpp>
@@ -23,13 +22,13 @@
 #include "autotimm/error.hpp"
 #include "support/error_text.hpp"
 #include "support/temp_dir.hpp"
+#include "palette_png.hpp"
 
 namespace autotimm {
 namespace {
 
 namespace fs = std::filesystem;
 using autotimm::testing::error_text;
-using Bytes = std::vector<std::uint8_t>;
 using Box = std::array<double, 4>;
 using Rows = std::vector<std::string>;  // a mask drawn row by row: '1' is the object
 
@@ -86,49 +85,14 @@ fs::path write_photo(const fs::path& path, int width, int height) {
   return write_mat(path, image);
 }
 
-void put32(Bytes& out, std::uint32_t v) {
-  for (int shift = 24; shift >= 0; shift -= 8) out.push_back(static_cast<std::uint8_t>((v >> shift) & 0xFF));
-}
-
-void put_chunk(Bytes& png, const char* type, const Bytes& data) {
-  put32(png, static_cast<std::uint32_t>(data.size()));
-  Bytes body(type, type + 4);
-  body.insert(body.end(), data.begin(), data.end());
-  png.insert(png.end(), body.begin(), body.end());
-  put32(png, static_cast<std::uint32_t>(crc32(0, body.data(), static_cast<uInt>(body.size()))));
-}
-
-/// A real 8-bit palette PNG (colour type 3; OpenCV cannot write one) of palette indices '0'..'9' drawn as rows, with
-/// `palette` (R, G, B per index).
+/// A palette PNG of indices '0'..'9' drawn as rows, with `palette` (R, G, B per index).
 fs::path write_palette_png(const fs::path& path, const Rows& rows,
                            const std::vector<std::array<std::uint8_t, 3>>& palette) {
-  const auto width = static_cast<std::uint32_t>(rows[0].size()), height = static_cast<std::uint32_t>(rows.size());
-  Bytes png = {137, 80, 78, 71, 13, 10, 26, 10};
-  Bytes header;
-  put32(header, width);
-  put32(header, height);
-  header.insert(header.end(), {8, 3, 0, 0, 0});
-  put_chunk(png, "IHDR", header);
-  Bytes colours;
-  for (const auto& c : palette) colours.insert(colours.end(), c.begin(), c.end());
-  put_chunk(png, "PLTE", colours);
-  Bytes raw;
+  std::vector<int> indices;
   for (const auto& row : rows) {
-    raw.push_back(0);  // filter: none
-    for (const char c : row) raw.push_back(static_cast<std::uint8_t>(c - '0'));
+    for (const char c : row) indices.push_back(c - '0');
   }
-  uLongf size = compressBound(static_cast<uLong>(raw.size()));
-  Bytes compressed(size);
-  if (compress(compressed.data(), &size, raw.data(), static_cast<uLong>(raw.size())) != Z_OK) {
-    throw std::runtime_error("zlib compress failed");
-  }
-  compressed.resize(size);
-  put_chunk(png, "IDAT", compressed);
-  put_chunk(png, "IEND", {});
-  fs::create_directories(path.parent_path());
-  std::ofstream(path, std::ios::binary).write(reinterpret_cast<const char*>(png.data()),
-                                              static_cast<std::streamsize>(png.size()));
-  return path;
+  return autotimm::testing::write_palette_png(path, static_cast<int>(rows[0].size()), indices, palette);
 }
 
 // ---- the COCO fixture ------------------------------------------------------------------------------------------

@@ -2,7 +2,6 @@
 // OpenCV, real palette PNGs written byte by byte, RGB colour and panoptic PNGs), exact class maps, tables, ignore
 // and every error message; and the five readers on small generated layouts, the generated shapes dataset included.
 #include <gtest/gtest.h>
-#include <zlib.h>
 
 #include <opencv2/core.hpp>
 #include <opencv2/imgcodecs.hpp>
@@ -25,13 +24,13 @@
 #include "autotimm/names.hpp"
 #include "support/error_text.hpp"
 #include "support/temp_dir.hpp"
+#include "palette_png.hpp"
 
 namespace autotimm {
 namespace {
 
 namespace fs = std::filesystem;
 using autotimm::testing::error_text;
-using Bytes = std::vector<std::uint8_t>;
 using Rgb = std::array<std::uint8_t, 3>;
 using Table = std::vector<std::uint8_t>;
 
@@ -85,48 +84,10 @@ std::array<Rgb, 256> voc_colormap() {
   return map;
 }
 
-void put32(Bytes& out, std::uint32_t v) {
-  for (int shift = 24; shift >= 0; shift -= 8) out.push_back(static_cast<std::uint8_t>((v >> shift) & 0xFF));
-}
-
-void put_chunk(Bytes& png, const char* type, const Bytes& data) {
-  put32(png, static_cast<std::uint32_t>(data.size()));
-  Bytes body(type, type + 4);
-  body.insert(body.end(), data.begin(), data.end());
-  png.insert(png.end(), body.begin(), body.end());
-  put32(png, static_cast<std::uint32_t>(crc32(0, body.data(), static_cast<uInt>(body.size()))));
-}
-
-/// A real 8-bit palette PNG (colour type 3) of palette `indices`, `width` per row, with the VOC colour map as its
-/// palette, as VOC's SegmentationClass files are: OpenCV cannot write one.
+/// A palette PNG of `indices` with the VOC colour map as its palette, as VOC's SegmentationClass files are.
 fs::path write_palette_png(const fs::path& path, int width, const std::vector<int>& indices) {
-  const int height = static_cast<int>(indices.size()) / width;
-  Bytes png = {137, 80, 78, 71, 13, 10, 26, 10};
-  Bytes header;
-  put32(header, static_cast<std::uint32_t>(width));
-  put32(header, static_cast<std::uint32_t>(height));
-  header.insert(header.end(), {8, 3, 0, 0, 0});
-  put_chunk(png, "IHDR", header);
-  Bytes palette;
-  for (const auto& c : voc_colormap()) palette.insert(palette.end(), c.begin(), c.end());
-  put_chunk(png, "PLTE", palette);
-  Bytes raw;
-  for (int y = 0; y < height; ++y) {
-    raw.push_back(0);  // filter: none
-    for (int x = 0; x < width; ++x) raw.push_back(static_cast<std::uint8_t>(indices[y * width + x]));
-  }
-  uLongf size = compressBound(static_cast<uLong>(raw.size()));
-  Bytes compressed(size);
-  if (compress(compressed.data(), &size, raw.data(), static_cast<uLong>(raw.size())) != Z_OK) {
-    throw std::runtime_error("zlib compress failed");
-  }
-  compressed.resize(size);
-  put_chunk(png, "IDAT", compressed);
-  put_chunk(png, "IEND", {});
-  fs::create_directories(path.parent_path());
-  std::ofstream(path, std::ios::binary).write(reinterpret_cast<const char*>(png.data()),
-                                              static_cast<std::streamsize>(png.size()));
-  return path;
+  const auto map = voc_colormap();
+  return autotimm::testing::write_palette_png(path, width, indices, {map.begin(), map.end()});
 }
 
 /// A panoptic PNG: segment id = R + 256 G + 65536 B per pixel, one row.

@@ -16,8 +16,10 @@ set(AUTOTIMM_DATA_PLAIN_SOURCES
   ${CMAKE_CURRENT_LIST_DIR}/coco_detection.cpp
   ${CMAKE_CURRENT_LIST_DIR}/draw.cpp
   ${CMAKE_CURRENT_LIST_DIR}/image_dimensions.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/records_csv.cpp
   ${CMAKE_CURRENT_LIST_DIR}/csv_detection.cpp
   ${CMAKE_CURRENT_LIST_DIR}/yolo_detection.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/unchanged_image.cpp
   ${CMAKE_CURRENT_LIST_DIR}/segmentation_mask.cpp
   ${CMAKE_CURRENT_LIST_DIR}/segmentation_readers.cpp
   ${CMAKE_CURRENT_LIST_DIR}/rle.cpp

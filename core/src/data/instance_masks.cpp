@@ -8,10 +8,9 @@
 #include <vector>
 
 #include <opencv2/core.hpp>
-#include <opencv2/imgcodecs.hpp>
 
-#include "autotimm/data/decode.hpp"
 #include "autotimm/error.hpp"
+#include "unchanged_image.hpp"
 
 namespace autotimm {
 namespace {
@@ -22,26 +21,14 @@ std::string size_text(int width, int height) { return std::to_string(width) + "x
 
 /// The PNG as stored: 1 channel (8 or 16 bit) for gray, BGR or BGRA for colour and palette PNGs.
 cv::Mat read_unchanged(const fs::path& path, const std::string& where) {
-  std::vector<std::uint8_t> bytes;
+  cv::Mat mat;
+  const std::string file = "mask PNG '" + path.string() + "'";
   try {
-    read_image_file(path, bytes);  // bounded in bytes as images are
+    mat = data::read_unchanged_image(path, file);
   } catch (const IoError& error) {
     throw IoError(where + ": " + error.what());
   } catch (const FormatError& error) {
     throw FormatError(where + ": " + error.what());
-  }
-  const std::string file = "mask PNG '" + path.string() + "'";
-  if (bytes.empty()) throw FormatError(where + ": " + file + " is empty");
-  cv::Mat mat;
-  try {
-    const cv::Mat buffer(1, static_cast<int>(bytes.size()), CV_8UC1, bytes.data());
-    mat = cv::imdecode(buffer, cv::IMREAD_UNCHANGED);
-  } catch (const cv::Exception& error) {
-    throw FormatError(where + ": cannot decode " + file + ": " + error.what());
-  }
-  if (mat.empty()) {
-    throw FormatError(where + ": cannot decode " + file + ": not a readable PNG (or other image) file (truncated or "
-                      "corrupt?)");
   }
   if ((mat.depth() != CV_8U && mat.depth() != CV_16U) || mat.channels() > 4) {
     throw FormatError(where + ": " + file + " is a " + std::to_string(mat.channels()) + "-channel image of " +

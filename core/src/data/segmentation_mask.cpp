@@ -8,10 +8,9 @@
 #include <vector>
 
 #include <opencv2/core.hpp>
-#include <opencv2/imgcodecs.hpp>
 
-#include "autotimm/data/decode.hpp"
 #include "autotimm/error.hpp"
+#include "unchanged_image.hpp"
 
 namespace autotimm {
 namespace {
@@ -24,30 +23,8 @@ std::string where(const fs::path& path) { return "label image '" + path.string()
 
 std::string pixel(int x, int y) { return "pixel (" + std::to_string(x) + ", " + std::to_string(y) + ")"; }
 
-/// The file as OpenCV stores it: 1 channel (8 or 16 bit) for gray PNGs, BGR or BGRA for colour and palette PNGs.
-/// Bounded in bytes and pixels as decode_image bounds images.
-cv::Mat read_unchanged(const fs::path& path) {
-  const DecodeOptions limits;
-  std::vector<std::uint8_t> bytes;
-  read_image_file(path, bytes, limits);
-  if (bytes.empty()) throw FormatError(where(path) + " is empty");
-  cv::Mat mat;
-  try {
-    const cv::Mat buffer(1, static_cast<int>(bytes.size()), CV_8UC1, bytes.data());
-    mat = cv::imdecode(buffer, cv::IMREAD_UNCHANGED);
-  } catch (const cv::Exception& error) {
-    throw FormatError("cannot decode " + where(path) + ": " + error.what());
-  }
-  if (mat.empty()) {
-    throw FormatError("cannot decode " + where(path) + ": not a readable PNG (or other image) file (truncated or "
-                      "corrupt?)");
-  }
-  if (static_cast<std::int64_t>(mat.cols) * mat.rows > limits.max_pixels) {
-    throw FormatError(where(path) + " has " + std::to_string(mat.cols) + "x" + std::to_string(mat.rows) +
-                      " pixels, over the limit of " + std::to_string(limits.max_pixels));
-  }
-  return mat;
-}
+/// The file as OpenCV stores it, bounded as images are.
+cv::Mat read_unchanged(const fs::path& path) { return data::read_unchanged_image(path, where(path)); }
 
 std::string depth_name(int depth) {
   switch (depth) {
