@@ -185,6 +185,47 @@ TEST_F(DdpCli, TwoProcessesTrainAndEvaluateADetectorLikeOneProcess) {
   }
 }
 
+// An instance segmentor trains on two ranks (the mask branch joins the gradient exchange), and two ranks evaluate a
+// trained one to exactly the box and mask numbers of one process: masks cross ranks as runs, repeats count once.
+TEST_F(DdpCli, TwoProcessesTrainAndEvaluateAnInstanceSegmentorLikeOneProcess) {
+  const auto shapes = dir_ / "instances";
+  const auto made = run_command(kCli + " make-dataset shapes --task instance --size 64 --train 64 --val 7 --out " +
+                                shapes.string());
+  ASSERT_EQ(made.exit_code, 0) << made.err;
+  const auto config = dir_ / "instance.json";
+  std::ofstream(config) << R"({
+  "model": {"class": "InstanceSegmentor", "backbone": "resnet10t", "pretrained": false, "fpn_channels": 32,
+            "head_num_convs": 1, "strides": [8, 16, 32], "roi_pool_size": 7, "mask_size": 14,
+            "mask_head_channels": 16, "mask_head_num_convs": 1, "lr": 0.002},
+  "data": {"class": "InstanceSegmentationDataModule", "data_dir": ")" + shapes.string() + R"(", "image_size": 64,
+           "batch_size": 8, "seed": 5},
+  "trainer": {"max_epochs": 12, "enable_progress_bar": false, "enable_model_summary": false, "seed": 11}
+})";
+  const auto run = [&](const std::string& command, const fs::path& root, const std::string& sets) {
+    return run_command(kCli + " " + command + " --config " + config.string() + " --set trainer.default_root_dir=" +
+                       root.string() + " " + sets);
+  };
+  const auto spawned = run("fit", dir_ / "spawned", "--set data.batch_size=4 --set trainer.devices=2 "
+                                                    "--set trainer.max_epochs=1");
+  ASSERT_EQ(spawned.exit_code, 0) << spawned.err;
+  const auto trained = run("fit", dir_ / "trained", "");
+  ASSERT_EQ(trained.exit_code, 0) << trained.err;
+  const auto checkpoint = (dir_ / "trained" / "logs" / "version_0" / "checkpoints" / "last.ckpt").string();
+  const std::string evaluate = "--set data.batch_size=2 --json --ckpt-path " + checkpoint;
+  const auto one = run("validate", dir_ / "one", evaluate);
+  const auto two = run("validate", dir_ / "two", evaluate + " --set trainer.devices=2");
+  ASSERT_EQ(one.exit_code, 0) << one.err;
+  ASSERT_EQ(two.exit_code, 0) << two.err;
+  const auto by_one = boost::json::parse(one.out).as_object(), by_two = boost::json::parse(two.out).as_object();
+  EXPECT_GT(by_one.at("val/mask_map_50").as_double(), 0.05) << one.out;
+  ASSERT_TRUE(by_one.contains("val/mask_map")) << one.out;
+  for (const auto& [name, value] : by_one) {
+    if (std::string_view(name).starts_with("val/loss")) continue;  // per-batch normalisers differ with the split
+    ASSERT_TRUE(by_two.contains(name)) << name;
+    EXPECT_DOUBLE_EQ(value.as_double(), by_two.at(name).as_double()) << name;
+  }
+}
+
 TEST_F(DdpCli, GradientAccumulationUnderDdpStillEqualsTheCombinedBatch) {
   // Two ranks × 2 accumulated batches of 2 = one step of 8.
   const auto single = run_command(kCli + " " + fit(dir_ / "single", "--set trainer.max_epochs=1"));
