@@ -280,12 +280,14 @@ void predict_objects(ObjectDetector& model, const CommandLine& line) {
             }
           }
         }
-        detections.push_back(std::move(detection));
         std::ostringstream caption;
         caption << name_of(index) << " " << std::fixed << std::setprecision(2) << score;
         drawn.push_back({.box = box, .caption = caption.str(), .color_index = index});
-        text << "  " << caption.str() << " [" << std::setprecision(1) << box[0] << ", " << box[1] << ", " << box[2]
-             << ", " << box[3] << "]\n";
+        text << "  " << caption.str() << " [" << std::fixed << std::setprecision(1) << box[0] << ", " << box[1]
+             << ", " << box[2] << ", " << box[3] << "]";
+        if (const auto* area = detection.if_contains("mask_area")) text << " mask " << area->as_uint64() << " px";
+        text << "\n";
+        detections.push_back(std::move(detection));
       }
       boost::json::object record{{"image", path.string()}, {"detections", std::move(detections)}};
       if (out_dir) {
