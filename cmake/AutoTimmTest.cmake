@@ -24,4 +24,9 @@ function(autotimm_add_test name)
   endif()
   add_test(NAME ${name} COMMAND ${name} --gtest_brief=1)
   set_tests_properties(${name} PROPERTIES LABELS "${ARG_LABELS}")
+  # Integration tests train models on every core: two at once oversubscribe the cores, and OpenMP's spinning
+  # barriers then slow both many times over (16x measured on two cores). Each takes all of `ctest -j 2`'s slots.
+  if("integration" IN_LIST ARG_LABELS)
+    set_tests_properties(${name} PROPERTIES PROCESSORS 2)
+  endif()
 endfunction()
