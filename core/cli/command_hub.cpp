@@ -1,4 +1,5 @@
-// autotimm hub: search the Hugging Face Hub, show a model's info, download a model into the shared cache.
+// autotimm hub: search the Hugging Face Hub, show a model's info, download a model into the shared cache, upload a
+// folder (an `autotimm export` output) as one commit.
 #include <iostream>
 
 #include <boost/json.hpp>
@@ -168,6 +169,38 @@ int run_cache_rm(const std::vector<std::string>& args) {
   return kExitOk;
 }
 
+int run_upload(const std::vector<std::string>& args) {
+  CommandLine line(args, {"--private", "--create", "--json"}, {"--revision", "--message", "--description"});
+  if (line.positional().size() != 2) {
+    throw UsageError("expected a folder and a repo id, e.g. autotimm hub upload export/ my-org/my-model");
+  }
+  const HubUploadOptions options{.revision = line.option("--revision").value_or("main"),
+                                 .message = line.option("--message").value_or(""),
+                                 .description = line.option("--description").value_or(""),
+                                 .private_repo = line.flag("--private"),
+                                 .create_repo = line.flag("--create")};
+  if (options.private_repo && !options.create_repo) {
+    throw UsageError("--private applies to a repo --create makes; change an existing repo's visibility on the Hub");
+  }
+  const auto result = hub_upload_folder(line.positional()[0], line.positional()[1], options);
+  if (line.flag("--json")) {
+    std::cout << boost::json::serialize(boost::json::object{{"commit_oid", result.commit_oid},
+                                                            {"commit_url", result.commit_url},
+                                                            {"created_repo", result.created_repo},
+                                                            {"regular_files", to_json(result.regular_files)},
+                                                            {"lfs_files", to_json(result.lfs_files)},
+                                                            {"lfs_skipped", to_json(result.lfs_skipped)}})
+              << "\n";
+    return kExitOk;
+  }
+  if (result.created_repo) std::cout << "created " << parse_hub_name(line.positional()[1]).repo_id << "\n";
+  std::cout << "uploaded " << result.regular_files.size() + result.lfs_files.size() << " files ("
+            << result.lfs_files.size() << " through LFS";
+  if (!result.lfs_skipped.empty()) std::cout << ", " << result.lfs_skipped.size() << " already on the Hub";
+  std::cout << ")\ncommit " << result.commit_oid << "\n" << result.commit_url << "\n";
+  return kExitOk;
+}
+
 int run_cache(const std::vector<std::string>& args) {
   return run_subcommand(args, {{"list", &run_cache_list}, {"prune", &run_cache_prune}, {"rm", &run_cache_rm}});
 }
@@ -175,7 +208,8 @@ int run_cache(const std::vector<std::string>& args) {
 }  // namespace
 
 int run_hub(const std::vector<std::string>& args) {
-  return run_subcommand(args, {{"search", &run_search}, {"info", &run_info}, {"download", &run_download}, {"cache", &run_cache}});
+  return run_subcommand(args, {{"search", &run_search}, {"info", &run_info}, {"download", &run_download},
+                               {"upload", &run_upload}, {"cache", &run_cache}});
 }
 
 }  // namespace autotimm::cli

@@ -23,5 +23,7 @@ int run_make_dataset(const std::vector<std::string>& args);
 int run_logger(const std::vector<std::string>& args);
 int run_wandb(const std::vector<std::string>& args);
 int run_launch(const std::vector<std::string>& args);
+int run_explain(const std::vector<std::string>& args);
+int run_export(const std::vector<std::string>& args);
 
 }  // namespace autotimm::cli

@@ -49,16 +49,21 @@ const std::map<std::string, Command>& commands() {
         "  --path P        also load plugins from P (a folder or a library); repeatable",
         &run_plugins}},
       {"hub",
-       {"search the Hugging Face Hub, show a model, download one into the cache",
+       {"search the Hugging Face Hub, show a model, download one into the cache, upload a folder",
         "autotimm hub search [TEXT] [--author A] [--tag T] [--library L] [--sort S] [--limit N] [--json]\n"
         "       autotimm hub info ORG/NAME[@REVISION] [--json]\n"
         "       autotimm hub download ORG/NAME[@REVISION]\n"
+        "       autotimm hub upload DIR ORG/NAME [--revision BRANCH] [--message TEXT] [--description TEXT]\n"
+        "                           [--create [--private]] [--json]\n"
         "       autotimm hub cache list [--json]\n"
         "       autotimm hub cache prune [ORG/NAME] [--detached] [--dry-run] [--json]\n"
         "       autotimm hub cache rm ORG/NAME[@REVISION] [--dry-run] [--json]\n"
         "  search    models matching TEXT (defaults: --author timm --library timm --sort downloads --limit 50)\n"
         "  info      downloads, likes, tags, files and the model card's license, datasets and metrics\n"
         "  download  config.json and weights into the shared Hugging Face cache; prints the snapshot folder\n"
+        "  upload    every file of DIR (e.g. an `autotimm export` folder) as one commit on BRANCH (default main)\n"
+        "            through the Hub's commit API; weights go through LFS. Needs HF_TOKEN with write access;\n"
+        "            --create makes the repo first (--private: a private one). Prints the commit id and URL\n"
         "  cache     list: the models in the local cache with size, refs and snapshots;\n"
         "            prune: remove unused blobs and abandoned partial downloads (--detached: also snapshots no\n"
         "            branch or tag points at, commit-pinned downloads included); rm: a model or one revision\n"
@@ -118,9 +123,12 @@ const std::map<std::string, Command>& commands() {
         &run_test}},
       {"predict",
        {"classify images, find objects or label their pixels with a trained checkpoint",
-        "autotimm predict --ckpt-path CKPT [--batch-size N] [--json] [--top-k K | --min-score S] [--out DIR]\n"
-        "                 IMAGE_OR_FOLDER...\n"
-        "  Uses the checkpoint's preprocessing and class names (--json: one JSON object per line).\n"
+        "autotimm predict --ckpt-path|--checkpoint CKPT [--batch-size N] [--json] [--top-k K | --min-score S]\n"
+        "                 [--out DIR] [--tta flip] IMAGE_OR_FOLDER...\n"
+        "  Uses the checkpoint's preprocessing and class names (--json: one JSON object per line), with batch norm\n"
+        "  folded into the convolutions (same outputs, faster).\n"
+        "  --tta flip also runs each image mirrored and merges: mean probabilities (classifier, segmentor), boxes\n"
+        "  mapped back and merged by per-class NMS (detector; not for instance segmentors).\n"
         "  A classifier prints the top K classes per image (--top-k, default 3).\n"
         "  A detector prints each image's objects scoring at least S (--min-score, default 0.3): label, score and\n"
         "  box (x1, y1, x2, y2 in the image's pixels); --out DIR also writes DIR/<name>.png with the boxes drawn.\n"
@@ -129,6 +137,34 @@ const std::map<std::string, Command>& commands() {
         "  A segmentor prints the fraction of each image's pixels per class, from a label map at the image's own\n"
         "  resolution; --out DIR writes DIR/<name>.png with the classes coloured over the image.",
         &run_predict}},
+      {"explain",
+       {"show which pixels a trained model's prediction rests on (GradCAM, Integrated Gradients, ...)",
+        "autotimm explain --ckpt-path|--checkpoint CKPT --image IMAGE [--image ...] [--method gradcam,gradcampp,ig,rollout]\n"
+        "                 [--target-layer NAME|INDEX] [--class NAME|INDEX] [--baseline black|white|blur|random]\n"
+        "                 [--steps N] [--smoothgrad N] [--noise S] [--colormap jet|viridis|inferno|gray] [--alpha A]\n"
+        "                 [--min-score S] [--out DIR] [--metrics] [--json]\n"
+        "  Explains the predicted class (classifier), each class present (segmentor) or each box scoring at least\n"
+        "  --min-score (detector, default 0.3). Writes DIR/<image>-<method>[-<target>].png overlays at each image's\n"
+        "  own size and DIR/summary.json (default DIR: explanations). Methods: gradcam and gradcampp on a backbone\n"
+        "  stage (--target-layer: module name such as layer3, or index; default the last), ig (Integrated Gradients\n"
+        "  from --baseline, --steps trapezoid steps, default 32), rollout (Attention Rollout, ViT backbones).\n"
+        "  Default method: gradcam for classifiers, ig for detectors and segmentors. --smoothgrad N averages N noisy\n"
+        "  copies (noise sigma --noise x the image's value range, default 0.15). --metrics adds deletion and\n"
+        "  insertion AUCs; --json prints the summary.",
+        &run_explain}},
+      {"export",
+       {"write a trained model in another tool's format (a timm Hub folder)",
+        "autotimm export --ckpt-path|--checkpoint CKPT --out DIR [--format timm] [--overwrite] [--name TITLE]\n"
+        "                [--no-verify] [--json]\n"
+        "  Writes an ImageClassifier checkpoint as the folder timm pushes to the Hugging Face Hub: config.json\n"
+        "  (architecture, num_classes, label_names, model_args, pretrained_cfg), model.safetensors with timm's key\n"
+        "  names and README.md (a model card). Python loads it with timm.create_model(\"local-dir:DIR\",\n"
+        "  pretrained=True); `autotimm hub upload DIR ORG/NAME` publishes it.\n"
+        "  --format     timm (the only format so far)\n"
+        "  --overwrite  replace a non-empty DIR (refused otherwise); the folder appears only when complete\n"
+        "  --name       the model card's title (default: DIR's name)\n"
+        "  --no-verify  skip reloading the folder and comparing its logits with the checkpoint's",
+        &run_export}},
       {"logger",
        {"send runs a logger kept offline to its server",
         "autotimm logger sync BACKEND PATH [--set KEY=VALUE]... [--force]\n"

@@ -50,8 +50,10 @@ void TinyNetImpl::reset_classifier(std::int64_t num_classes) {
 }
 
 torch::Tensor TinyNetImpl::forward_features(const torch::Tensor& x) {
+  // Each stage's output goes through stage_output, so GradCAM (autotimm explain) can take it as its target layer.
   torch::Tensor y = x;
-  for (auto& stage : stages_) y = stage->forward(y);
+  std::int64_t index = 0;
+  for (auto& stage : stages_) y = stage_output(index++, stage->forward(y));
   return y;
 }
 
@@ -66,7 +68,10 @@ std::vector<torch::Tensor> TinyNetImpl::forward_intermediates(const torch::Tenso
   const auto wanted = autotimm::resolve_feature_indices(indices, static_cast<std::int64_t>(stages_.size()));
   std::vector<torch::Tensor> all;
   torch::Tensor y = x;
-  for (auto& stage : stages_) all.push_back(y = stage->forward(y));
+  for (auto& stage : stages_) {
+    y = stage_output(static_cast<std::int64_t>(all.size()), stage->forward(y));
+    all.push_back(y);
+  }
   std::vector<torch::Tensor> out;
   for (auto index : wanted) out.push_back(all[static_cast<std::size_t>(index)]);
   return out;

@@ -17,7 +17,9 @@ class TestNetImpl : public Backbone {
     reset_classifier(num_classes);
     info_ = {{width, 1, "bn1"}};
   }
-  torch::Tensor forward_features(const torch::Tensor& x) override { return torch::relu(bn1(conv1(x))); }
+  torch::Tensor forward_features(const torch::Tensor& x) override {
+    return stage_output(0, torch::relu(bn1(conv1(x))));
+  }
   torch::Tensor forward_head(const torch::Tensor& f, bool pre_logits) override {
     auto pooled = f.mean({2, 3});
     return pre_logits || !fc ? pooled : fc(pooled);

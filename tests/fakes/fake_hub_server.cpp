@@ -90,6 +90,18 @@ void FakeHubServer::set_search_page_size(std::size_t size) {
 
 void FakeHubServer::inject(FakeHubFailure failure) { server_.inject(std::move(failure)); }
 
+std::optional<FakeHubRepo> FakeHubServer::repo(const std::string& repo_id) const {
+  std::lock_guard lock(mutex_);
+  const auto found = repos_.find(repo_id);
+  if (found == repos_.end()) return std::nullopt;
+  return found->second;
+}
+
+bool FakeHubServer::has_lfs_object(const std::string& sha256) const {
+  std::lock_guard lock(mutex_);
+  return lfs_uploaded_.contains(sha256);
+}
+
 std::vector<FakeHubRequest> FakeHubServer::requests() const { return server_.requests(); }
 
 std::size_t FakeHubServer::request_count() const { return server_.request_count(); }
@@ -100,6 +112,7 @@ FakeHubServer::Response FakeHubServer::answer(const FakeHubRequest& request) {
   const std::string path = request.target.substr(0, request.target.find('?'));
   const std::string query =
       request.target.find('?') == std::string::npos ? "" : request.target.substr(request.target.find('?') + 1);
+  if (Response written = answer_write(request); written.status != 0) return written;
   Response response;
   if (path == "/api/models") {
     response = answer_search(query);
@@ -312,6 +325,242 @@ FakeHubServer::Response FakeHubServer::answer_cdn(const FakeHubRequest& request,
   }
   r.body = content;
   return r;
+}
+
+// ---- the commit API ----
+
+namespace {
+
+std::string base64_decode(const std::string& text) {
+  static constexpr std::string_view kAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string out;
+  std::uint32_t buffer = 0;
+  int bits = 0;
+  for (const char c : text) {
+    if (c == '=') break;
+    const auto index = kAlphabet.find(c);
+    if (index == std::string_view::npos) throw std::runtime_error("invalid base64 character");
+    buffer = (buffer << 6) | static_cast<std::uint32_t>(index);
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out += static_cast<char>((buffer >> bits) & 0xFF);
+    }
+  }
+  return out;
+}
+
+bool is_sha256_hex(const std::string& text) {
+  return text.size() == 64 && text.find_first_not_of("0123456789abcdef") == std::string::npos;
+}
+
+std::string string_of(const boost::json::object& object, const char* key) {
+  const auto* value = object.if_contains(key);
+  return value != nullptr && value->is_string() ? std::string(value->as_string()) : std::string();
+}
+
+// What the Hub keeps in LFS: weights by extension (its default .gitattributes), big files, binary samples.
+bool goes_to_lfs(const std::string& path, std::int64_t size, const std::string& sample) {
+  for (const char* extension : {".safetensors", ".bin", ".pth", ".pt", ".ckpt", ".onnx"}) {
+    if (path.ends_with(extension)) return true;
+  }
+  return size > 10 * 1024 * 1024 || sample.find('\0') != std::string::npos;
+}
+
+}  // namespace
+
+std::optional<FakeHubServer::Response> FakeHubServer::refuse_unauthorized(const FakeHubRequest& request) const {
+  if (request.authorization == "Bearer " + accepted_token_) return std::nullopt;
+  if (request.authorization.empty()) return error(401, "", "Unauthorized: a token is required to write");
+  return error(401, "", "Invalid credentials in Authorization header");
+}
+
+FakeHubServer::Response FakeHubServer::answer_write(const FakeHubRequest& request) {
+  const std::string& path = request.path;
+  if (request.method == "POST" && path == "/api/repos/create") return answer_create(request);
+  if (request.method == "PUT" && path.starts_with("/lfs-upload/")) return answer_lfs_upload(request, path.substr(12));
+  if (request.method == "POST" && path == "/lfs-verify") return answer_lfs_verify(request);
+  static const std::string kBatch = ".git/info/lfs/objects/batch";
+  if (request.method == "POST" && path.ends_with(kBatch) && path.size() > kBatch.size() + 1) {
+    return answer_lfs_batch(request, path.substr(1, path.size() - kBatch.size() - 1));
+  }
+  if (request.method == "POST" && path.starts_with("/api/models/")) {
+    const std::string rest = path.substr(12);
+    for (const char* verb : {"/preupload/", "/commit/"}) {
+      const auto at = rest.find(verb);
+      if (at == std::string::npos) continue;
+      const std::string repo_id = rest.substr(0, at);
+      const std::string revision = rest.substr(at + std::string(verb).size());
+      return std::string(verb) == "/commit/" ? answer_commit(request, repo_id, revision)
+                                             : answer_preupload(request, repo_id);
+    }
+  }
+  return Response{.status = 0};  // not a write: the read routes answer
+}
+
+FakeHubServer::Response FakeHubServer::answer_create(const FakeHubRequest& request) {
+  std::lock_guard lock(mutex_);
+  if (auto refused = refuse_unauthorized(request)) return *refused;
+  const auto body = boost::json::parse(request.body).as_object();
+  const std::string name = string_of(body, "name");
+  const std::string organization = string_of(body, "organization");
+  if (name.empty()) return error(400, "", "'name' is required");
+  const std::string repo_id = organization.empty() ? name : organization + "/" + name;
+  if (repos_.contains(repo_id)) return error(409, "", "You already created this model repo");
+  FakeHubRepo repo;
+  repo.commit = fake_hub_sha256(repo_id).substr(0, 40);
+  const auto* is_private = body.if_contains("private");
+  repo.private_repo = is_private != nullptr && is_private->is_bool() && is_private->as_bool();
+  repos_[repo_id] = std::move(repo);
+  return Response::json(200, boost::json::object{{"url", endpoint() + "/" + repo_id}, {"name", repo_id}});
+}
+
+FakeHubServer::Response FakeHubServer::answer_preupload(const FakeHubRequest& request, const std::string& repo_id) {
+  std::lock_guard lock(mutex_);
+  if (auto refused = refuse_unauthorized(request)) return *refused;
+  const auto repo = repos_.find(repo_id);
+  if (repo == repos_.end()) return error(404, "RepoNotFound", "Repository not found");
+  if (repo->second.read_only) return error(403, "", "You don't have the rights to write to " + repo_id);
+  boost::json::array answered;
+  const boost::json::value body = boost::json::parse(request.body);  // alive through the loop
+  for (const auto& entry : body.as_object().at("files").as_array()) {
+    const auto& file = entry.as_object();
+    const std::string path = string_of(file, "path");
+    const bool lfs = goes_to_lfs(path, file.at("size").to_number<std::int64_t>(), base64_decode(string_of(file, "sample")));
+    answered.push_back(boost::json::object{{"path", path}, {"uploadMode", lfs ? "lfs" : "regular"}, {"shouldIgnore", false}});
+  }
+  return Response::json(200, boost::json::object{{"files", answered}});
+}
+
+FakeHubServer::Response FakeHubServer::answer_lfs_batch(const FakeHubRequest& request, const std::string& repo_id) {
+  std::lock_guard lock(mutex_);
+  if (auto refused = refuse_unauthorized(request)) return *refused;
+  if (request.header("accept") != "application/vnd.git-lfs+json") {
+    return error(406, "", "the LFS batch API needs Accept: application/vnd.git-lfs+json");
+  }
+  if (!repos_.contains(repo_id)) return error(404, "RepoNotFound", "Repository not found");
+  const auto body = boost::json::parse(request.body).as_object();
+  if (string_of(body, "operation") != "upload") return error(400, "", "only uploads are supported");
+  boost::json::array objects;
+  for (const auto& entry : body.at("objects").as_array()) {
+    const auto& object = entry.as_object();
+    const std::string oid = string_of(object, "oid");
+    const auto size = object.at("size").to_number<std::int64_t>();
+    boost::json::object answer{{"oid", oid}, {"size", size}};
+    if (!is_sha256_hex(oid) || size < 0) {
+      answer["error"] = boost::json::object{{"code", 422}, {"message", "invalid oid or size"}};
+    } else if (!blobs_by_sha256_.contains(oid)) {  // the Hub already stores known bytes: no actions then
+      lfs_announced_[oid] = static_cast<std::size_t>(size);
+      const std::string signature = "sig-" + oid.substr(0, 8);
+      answer["authenticated"] = true;
+      answer["actions"] = boost::json::object{
+          {"upload", boost::json::object{{"href", "http://localhost:" + std::to_string(port()) + "/lfs-upload/" + oid},
+                                         {"header", boost::json::object{{"X-Upload-Signature", signature}}}}},
+          {"verify", boost::json::object{{"href", endpoint() + "/lfs-verify"},
+                                         {"header", boost::json::object{{"X-Upload-Signature", signature}}}}}};
+    }
+    objects.push_back(std::move(answer));
+  }
+  Response response = Response::json(200, boost::json::object{{"transfer", "basic"}, {"objects", objects}});
+  response.headers.emplace_back("Content-Type", "application/vnd.git-lfs+json");
+  return response;
+}
+
+FakeHubServer::Response FakeHubServer::answer_lfs_upload(const FakeHubRequest& request, const std::string& oid) {
+  std::lock_guard lock(mutex_);
+  // The storage host is another origin: the Hub token must never reach it.
+  if (!request.authorization.empty()) return error(400, "", "credentials were sent to the storage host");
+  if (request.header("x-upload-signature") != "sig-" + oid.substr(0, std::min<std::size_t>(8, oid.size()))) {
+    return error(403, "", "missing or wrong upload signature (the batch action's header)");
+  }
+  const auto announced = lfs_announced_.find(oid);
+  if (announced == lfs_announced_.end()) return error(404, "", "no batch request announced this object");
+  if (request.body.size() != announced->second) {
+    return error(400, "", "size mismatch: announced " + std::to_string(announced->second) + ", got " +
+                              std::to_string(request.body.size()));
+  }
+  if (fake_hub_sha256(request.body) != oid) return error(400, "", "sha256 mismatch");
+  lfs_uploaded_[oid] = request.body;
+  return Response{.status = 200};
+}
+
+FakeHubServer::Response FakeHubServer::answer_lfs_verify(const FakeHubRequest& request) {
+  std::lock_guard lock(mutex_);
+  const auto body = boost::json::parse(request.body).as_object();
+  const std::string oid = string_of(body, "oid");
+  if (request.header("x-upload-signature") != "sig-" + oid.substr(0, std::min<std::size_t>(8, oid.size()))) {
+    return error(403, "", "missing or wrong verify signature");
+  }
+  const auto uploaded = lfs_uploaded_.find(oid);
+  if (uploaded == lfs_uploaded_.end() ||
+      static_cast<std::int64_t>(uploaded->second.size()) != body.at("size").to_number<std::int64_t>()) {
+    return error(404, "", "object not uploaded");
+  }
+  return Response{.status = 200};
+}
+
+FakeHubServer::Response FakeHubServer::answer_commit(const FakeHubRequest& request, const std::string& repo_id,
+                                                     const std::string& revision) {
+  std::lock_guard lock(mutex_);
+  if (auto refused = refuse_unauthorized(request)) return *refused;
+  if (!request.header("content-type").starts_with("application/x-ndjson")) {
+    return error(400, "", "the commit body must be application/x-ndjson");
+  }
+  const auto repo = repos_.find(repo_id);
+  if (repo == repos_.end()) return error(404, "RepoNotFound", "Repository not found");
+  if (repo->second.read_only) return error(403, "", "You don't have the rights to write to " + repo_id);
+  if (revision != "main") return error(404, "RevisionNotFound", "Invalid rev id: " + revision);
+  std::map<std::string, std::string> files = repo->second.files;
+  std::istringstream lines(request.body);
+  std::string line;
+  bool header = false;
+  while (std::getline(lines, line)) {
+    if (line.empty()) continue;
+    const auto entry = boost::json::parse(line).as_object();
+    const std::string key = string_of(entry, "key");
+    const auto& value = entry.at("value").as_object();
+    if (!header) {
+      if (key != "header" || string_of(value, "summary").empty()) {
+        return error(400, "", "the first line must be the header with a summary");
+      }
+      header = true;
+      continue;
+    }
+    const std::string path = string_of(value, "path");
+    if (key == "file") {
+      if (string_of(value, "encoding") != "base64") return error(400, "", "file '" + path + "': encoding must be base64");
+      files[path] = base64_decode(string_of(value, "content"));
+    } else if (key == "lfsFile") {
+      const std::string oid = string_of(value, "oid");
+      if (string_of(value, "algo") != "sha256") return error(400, "", "lfsFile '" + path + "': algo must be sha256");
+      std::string content;
+      if (const auto uploaded = lfs_uploaded_.find(oid); uploaded != lfs_uploaded_.end()) {
+        content = uploaded->second;
+      } else if (const auto known = blobs_by_sha256_.find(oid); known != blobs_by_sha256_.end()) {
+        content = known->second;
+      } else {
+        return error(422, "", "lfsFile '" + path + "': the LFS object " + oid + " was never uploaded");
+      }
+      if (const auto* size = value.if_contains("size");
+          size != nullptr && size->to_number<std::int64_t>() != static_cast<std::int64_t>(content.size())) {
+        return error(422, "", "lfsFile '" + path + "': size does not match the uploaded object");
+      }
+      files[path] = std::move(content);
+    } else if (key == "deletedFile") {
+      files.erase(path);
+    } else {
+      return error(400, "", "unknown commit line key '" + key + "'");
+    }
+  }
+  if (!header) return error(400, "", "empty commit body");
+  for (const auto& [name, content] : files) blobs_by_sha256_[fake_hub_sha256(content)] = content;
+  repo->second.files = std::move(files);
+  repo->second.commit = fake_hub_sha256(repo->second.commit + request.body).substr(0, 40);
+  ++repo->second.commits;
+  return Response::json(200, boost::json::object{{"success", true},
+                                                 {"commitOid", repo->second.commit},
+                                                 {"commitUrl", endpoint() + "/" + repo_id + "/commit/" + repo->second.commit},
+                                                 {"hookOutput", ""}});
 }
 
 }  // namespace autotimm::testing

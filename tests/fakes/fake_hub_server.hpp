@@ -5,6 +5,10 @@
 // (HEAD and GET) with X-Repo-Commit / ETag / X-Linked-Etag headers. Large ("LFS") files redirect to a second origin
 // (http://localhost:<port>/cdn/<sha256>) that honours Range, so tests can check that credentials stay home.
 // Every request is recorded; failures can be injected per path.
+// Writes go through the Hub's commit API (docs/export.md): POST /api/repos/create, /api/models/{repo}/preupload/{rev},
+// the git-lfs batch endpoint /{repo}.git/info/lfs/objects/batch (the upload href points at a second origin,
+// http://localhost:<port>/lfs-upload/<oid>, which checks the sha256 and size and refuses credentials), and the ndjson
+// commit /api/models/{repo}/commit/{rev}; committed files are then served by the download routes above.
 //
 //   autotimm::testing::FakeHubServer hub;
 //   hub.add_repo_from_folder("timm/resnet18.fixture", fixture_dir);
@@ -13,6 +17,7 @@
 #include <filesystem>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -29,6 +34,9 @@ struct FakeHubRepo {
   std::int64_t likes = 0;
   bool gated = false;                            ///< needs `Authorization: Bearer <accepted token>`
   std::vector<std::string> extra_siblings = {};  ///< listed in model info but not served (e.g. "../evil")
+  bool private_repo = false;                     ///< as created through /api/repos/create
+  bool read_only = false;                        ///< commits and preuploads answer 403 (no write access)
+  int commits = 0;                               ///< commits received through the commit API
 };
 
 /// What the fake recorded of a request (method, target, host, authorization, range, headers, body).
@@ -56,6 +64,11 @@ class FakeHubServer {
   void set_search_page_size(std::size_t size);
   void inject(FakeHubFailure failure);
 
+  /// The repo as it is now (after commits), or nullopt.
+  std::optional<FakeHubRepo> repo(const std::string& repo_id) const;
+  /// Whether an LFS upload stored these bytes (sha256 hex), checked against the announced size.
+  bool has_lfs_object(const std::string& sha256) const;
+
   std::vector<FakeHubRequest> requests() const;
   std::size_t request_count() const;
   void clear_requests();
@@ -71,11 +84,23 @@ class FakeHubServer {
   Response answer_info(const std::string& rest);
   Response answer_resolve(const FakeHubRequest& request, const std::string& path);
   Response answer_cdn(const FakeHubRequest& request, const std::string& sha);
+  // The commit API; each takes mutex_ itself.
+  Response answer_write(const FakeHubRequest& request);
+  Response answer_create(const FakeHubRequest& request);
+  Response answer_preupload(const FakeHubRequest& request, const std::string& repo_id);
+  Response answer_lfs_batch(const FakeHubRequest& request, const std::string& repo_id);
+  Response answer_lfs_upload(const FakeHubRequest& request, const std::string& oid);
+  Response answer_lfs_verify(const FakeHubRequest& request);
+  Response answer_commit(const FakeHubRequest& request, const std::string& repo_id, const std::string& revision);
+  /// nullopt when `request` carries the accepted token, else the 401 to send (mutex_ held).
+  std::optional<Response> refuse_unauthorized(const FakeHubRequest& request) const;
 
   mutable std::mutex mutex_;
   std::map<std::string, FakeHubRepo> repos_;
   std::map<std::string, std::string> renames_;
   std::map<std::string, std::string> blobs_by_sha256_;
+  std::map<std::string, std::size_t> lfs_announced_;  ///< oid → size, from batch requests
+  std::map<std::string, std::string> lfs_uploaded_;   ///< oid → bytes, from PUTs that matched
   std::string accepted_token_ = "hf_test_token";
   std::size_t page_size_ = 2;
   LocalHttpServer server_;  // last: its threads call answer(), so it starts after and stops before the rest

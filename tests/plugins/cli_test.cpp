@@ -26,7 +26,7 @@ TEST(Cli, HelpAndVersion) {
   auto version = run("version --json");
   EXPECT_EQ(version.exit_code, 0);
   auto json = boost::json::parse(version.out).as_object();
-  EXPECT_EQ(json.at("plugin_abi").as_string(), "5.0");
+  EXPECT_EQ(json.at("plugin_abi").as_string(), "6.0");
   EXPECT_EQ(run("plugins --help").exit_code, 0);
   EXPECT_NE(run("inspect --help").out.find("usage: autotimm inspect FILE"), std::string::npos);
 }

@@ -4,6 +4,7 @@
 //   auto names = autotimm::list_hf_hub_backbones({.model_name = "resnet", .limit = 5});   // "hf-hub:timm/…"
 //   auto info = autotimm::hub_model_info("hf-hub:timm/resnet50.a1_in1k");
 //   auto folder = autotimm::hub_download("timm/resnet50.a1_in1k@main");                   // a snapshot folder
+//   auto commit = autotimm::hub_upload_folder("export/", "me/my-model", {.create_repo = true});  // needs HF_TOKEN
 #include <filesystem>
 #include <memory>
 #include <string>
@@ -51,6 +52,21 @@ AUTOTIMM_API HubCacheRemoval hub_remove_cached(std::string_view name, bool dry_r
 AUTOTIMM_API void set_hub_options(const Config& settings);
 /// A resolver from `entry`'s factory with the settings above. Every hub use in the library goes through here.
 AUTOTIMM_API std::shared_ptr<HubResolver> make_hub_resolver(const HubResolverEntry& entry);
+
+/// How hub_upload_folder commits a folder.
+struct HubUploadOptions {
+  std::string revision = "main";
+  std::string message = {};     ///< commit summary; empty: "Upload folder with autotimm"
+  std::string description = {};
+  bool private_repo = false;    ///< with create_repo: a new repo is private
+  bool create_repo = false;     ///< create the repo when it does not exist
+};
+
+/// Commits every regular file under `folder` (recursively, paths relative to it with '/'; `.git/` and
+/// `.cache/huggingface/` left out, as huggingface_hub's upload_folder does) to the hub repo `repo` ("org/name",
+/// a hub prefix allowed). Needs a token with write access (HF_TOKEN). NotFoundError for a missing or empty folder.
+AUTOTIMM_API HubUploadResult hub_upload_folder(const std::filesystem::path& folder, std::string_view repo,
+                                               const HubUploadOptions& options = {}, Registry* registry = nullptr);
 
 /// `name` without a hub prefix, split at '@': "hf-hub:timm/x@v1" → {"timm/x", "v1"}; "timm/x" keeps "timm/".
 AUTOTIMM_API HubModelRef parse_hub_name(std::string_view name);

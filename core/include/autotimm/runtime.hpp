@@ -4,7 +4,11 @@
 //   Debian's libtorch otherwise starts with one;
 // - memory: glibc's malloc returns large freed blocks to the OS and page-faults them back on the next step, which
 //   makes a training step several times slower; large blocks are kept for reuse instead (mmap off, no trimming),
-//   unless AUTOTIMM_KEEP_MALLOC=1 or the process already set MALLOC_* tunables.
+//   unless AUTOTIMM_KEEP_MALLOC=1 or the process already set MALLOC_* tunables;
+// - BLAS: a warning when OpenBLAS fell back to its generic kernels on a CPU it does not know (inaccurate float GEMM
+//   seen with Debian 12's 0.3.21 on recent Xeons); OPENBLAS_CORETYPE=Haswell in the environment fixes it.
+#include <string>
+
 #include "autotimm/export.hpp"
 
 namespace autotimm {
@@ -12,6 +16,7 @@ namespace autotimm {
 struct RuntimeSettings {
   int threads = 0;              ///< intra-op threads in use
   bool malloc_tuned = false;    ///< whether the allocator was set up for reuse
+  std::string blas_core = {};   ///< OpenBLAS's kernel set ("Haswell", "SkylakeX", ...); empty for another BLAS
 };
 
 /// The cores this process may run on (its CPU affinity), at least 1.

@@ -4,6 +4,7 @@
 #include "autotimm/error.hpp"
 #include "autotimm/registry.hpp"
 
+#include <algorithm>
 #include <mutex>
 
 namespace autotimm {
@@ -80,6 +81,40 @@ std::vector<HubCachedModel> hub_cached_models(Registry* registry) {
 
 HubCacheRemoval hub_prune_cache(const HubCachePruneOptions& options, Registry* registry) {
   return hf_resolver(chosen(registry))->prune_cache(options);
+}
+
+HubUploadResult hub_upload_folder(const std::filesystem::path& folder, std::string_view repo,
+                                  const HubUploadOptions& options, Registry* registry) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  if (!fs::is_directory(folder, ec)) {
+    throw NotFoundError("cannot upload '" + folder.string() + "': not a folder; pass the folder `autotimm export` wrote");
+  }
+  const HubModelRef ref = parse_hub_name(repo);
+  if (!ref.revision.empty()) {
+    throw ConfigError("upload target '" + std::string(repo) +
+                      "' carries a revision; pass the branch as the revision option (--revision)");
+  }
+  HubUploadRequest request{.repo_id = ref.repo_id,
+                           .revision = options.revision.empty() ? std::string("main") : options.revision,
+                           .message = options.message,
+                           .description = options.description,
+                           .private_repo = options.private_repo,
+                           .create_repo = options.create_repo,
+                           .files = {}};
+  for (auto it = fs::recursive_directory_iterator(folder); it != fs::recursive_directory_iterator(); ++it) {
+    const std::string relative = fs::relative(it->path(), folder).generic_string();
+    // huggingface_hub's upload_folder never sends a git folder or its own upload cache.
+    if (relative == ".git" || relative == ".cache/huggingface") {
+      it.disable_recursion_pending();
+      continue;
+    }
+    if (it->is_regular_file()) request.files.push_back({.path_in_repo = relative, .local_path = it->path()});
+  }
+  if (request.files.empty()) throw NotFoundError("cannot upload '" + folder.string() + "': the folder holds no files");
+  std::sort(request.files.begin(), request.files.end(),
+            [](const HubUploadFile& a, const HubUploadFile& b) { return a.path_in_repo < b.path_in_repo; });
+  return hf_resolver(chosen(registry))->upload(request);
 }
 
 HubCacheRemoval hub_remove_cached(std::string_view name, bool dry_run, Registry* registry) {

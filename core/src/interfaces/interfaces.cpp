@@ -26,6 +26,10 @@ HubCacheRemoval HubResolver::remove_cached(const HubModelRef& model, bool) {
   throw HubError("cannot remove '" + model.repo_id + "': this hub resolver keeps no local cache");
 }
 
+HubUploadResult HubResolver::upload(const HubUploadRequest& request) {
+  throw HubError("cannot upload to '" + request.repo_id + "': this hub resolver cannot upload; use the hf hub plugin");
+}
+
 std::string_view to_string(RunStatus status) {
   switch (status) {
     case RunStatus::success: return "success";

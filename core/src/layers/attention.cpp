@@ -9,6 +9,14 @@
 namespace autotimm::layers {
 namespace {
 
+thread_local AttentionCapture* t_attention_capture = nullptr;
+
+// timm's order and constant: q · head_dim ** -0.5 first, then q @ kᵀ. Scaling the product instead rounds differently.
+at::Tensor attention_weights(const at::Tensor& q, const at::Tensor& k) {
+  const double scale = std::pow(static_cast<double>(q.size(-1)), -0.5);
+  return torch::matmul(q * scale, k.transpose(-2, -1)).softmax(-1);
+}
+
 void check_rate(double rate, const char* field) {
   if (!(rate >= 0.0 && rate < 1.0)) {
     throw ConfigError(std::string("Attention: '") + field + "': expected a probability in [0, 1), got " +
@@ -20,13 +28,15 @@ void check_rate(double rate, const char* field) {
 
 at::Tensor scaled_dot_product_attention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
                                         double dropout_p, bool training) {
-  // timm's order and constant: q · head_dim ** -0.5 first, then q @ kᵀ. Scaling the product instead rounds
-  // differently.
-  const double scale = std::pow(static_cast<double>(q.size(-1)), -0.5);
-  at::Tensor attn = torch::matmul(q * scale, k.transpose(-2, -1)).softmax(-1);
+  at::Tensor attn = attention_weights(q, k);
+  if (t_attention_capture != nullptr) t_attention_capture->record(attn);
   if (dropout_p > 0.0 && training) attn = torch::dropout(attn, dropout_p, true);
   return torch::matmul(attn, v);
 }
+
+AttentionCapture::AttentionCapture() : outer_(t_attention_capture) { t_attention_capture = this; }
+
+AttentionCapture::~AttentionCapture() { t_attention_capture = outer_; }
 
 AttentionImpl::AttentionImpl(AttentionOptions options_) : options(options_) {
   if (options.dim <= 0 || options.num_heads <= 0 || options.dim % options.num_heads != 0) {

@@ -19,6 +19,8 @@ namespace layers {
 
 namespace {
 
+thread_local BatchNormInputCapture* t_input_capture = nullptr;
+
 /// A sum over ranks that autograd can go through: every rank's loss depends on every rank's input, so the gradient
 /// of the sum is the sum of the ranks' gradients.
 struct AllReduceSum : torch::autograd::Function<AllReduceSum> {
@@ -57,6 +59,10 @@ BatchNorm2dImpl::BatchNorm2dImpl(BatchNorm2dOptions options_) : options(options_
 
 BatchNorm2dImpl::~BatchNorm2dImpl() = default;
 
+BatchNormInputCapture::BatchNormInputCapture() : outer_(t_input_capture) { t_input_capture = this; }
+BatchNormInputCapture::~BatchNormInputCapture() { t_input_capture = outer_; }
+BatchNormInputCapture* BatchNormInputCapture::current() noexcept { return t_input_capture; }
+
 void BatchNorm2dImpl::reset_running_stats() {
   if (!options.track_running_stats) return;
   torch::NoGradGuard no_grad;
@@ -68,6 +74,15 @@ void BatchNorm2dImpl::reset_running_stats() {
 at::Tensor BatchNorm2dImpl::forward(const at::Tensor& x) {
   TORCH_CHECK(x.dim() == 4 && x.size(1) == options.num_features, "BatchNorm2d(", options.num_features,
               "): expected [N, ", options.num_features, ", H, W], got ", x.sizes());
+  if (t_input_capture != nullptr) t_input_capture->record(this, x);
+  if (folded) {
+    if (is_training()) {
+      throw ConfigError("BatchNorm2d(" + std::to_string(options.num_features) +
+                        "): folded into its convolution for inference, so it cannot train; rebuild or reload the "
+                        "model to train it");
+    }
+    return x;
+  }
   // torch's rule for the running-average weight.
   double factor = 0.0;
   if (is_training() && options.track_running_stats) {
@@ -115,7 +130,8 @@ void BatchNorm2dImpl::pretty_print(std::ostream& stream) const {
     stream << "None";
   }
   stream << ", affine=" << (options.affine ? "true" : "false")
-         << ", track_running_stats=" << (options.track_running_stats ? "true" : "false") << ")";
+         << ", track_running_stats=" << (options.track_running_stats ? "true" : "false")
+         << (folded ? ", folded into its convolution" : "") << ")";
 }
 
 }  // namespace layers

@@ -116,15 +116,10 @@ torch::Tensor InstanceSegmentor::mask_logits(const std::vector<torch::Tensor>& p
 }
 
 LossOutput InstanceSegmentor::mask_loss_of(const std::vector<torch::Tensor>& pyramid,
-                                           const std::vector<torch::Tensor>& outputs, const Batch& batch) {
+                                           const std::vector<fcos::Detections>& found, const Batch& batch) {
   if (static_cast<std::int64_t>(batch.masks.size()) != batch.size()) {
     throw ConfigError("InstanceSegmentor: the batch has no instance masks; train it on instance segmentation data "
                       "(InstanceSegmentationDataModule), whose batches carry one mask per object");
-  }
-  std::vector<fcos::Detections> found;
-  {
-    torch::NoGradGuard no_grad;
-    found = detect(outputs, batch.images);
   }
   const auto device = pyramid.front().device();
   std::vector<torch::Tensor> rois, targets, labels;
@@ -168,7 +163,12 @@ StepOutput InstanceSegmentor::training_step(const Batch& batch, const StepContex
   const auto features = pyramid(batch.images);
   const auto outputs = head_outputs(features);
   auto loss = loss_of(outputs, batch, context.ranks);
-  auto mask = mask_loss_of(features, outputs, batch);
+  std::vector<fcos::Detections> found;
+  {
+    torch::NoGradGuard no_grad;  // proposals only: the mask loss does not train the detector through them
+    found = detect(outputs, batch.images);
+  }
+  auto mask = mask_loss_of(features, found, batch);
   loss.terms["loss_mask"] = mask.total;
   return {.loss = loss.total + mask.total, .terms = std::move(loss.terms)};
 }
@@ -230,9 +230,9 @@ StepOutput InstanceSegmentor::evaluation_step(const Batch& batch, std::string_vi
   const auto features = pyramid(batch.images);
   const auto outputs = head_outputs(features);
   auto loss = loss_of(outputs, batch, nullptr);
-  const auto mask = mask_loss_of(features, outputs, batch);
+  const auto found = detect(outputs, batch.images);  // the metric's detections are also the mask loss's proposals
+  const auto mask = mask_loss_of(features, found, batch);
   loss.terms["loss_mask"] = mask.total;
-  const auto found = detect(outputs, batch.images);
   const auto probs = mask_probabilities(features, found);
   for (std::int64_t i = 0; i < batch.size(); ++i) {
     const auto image = static_cast<std::size_t>(i);

@@ -204,7 +204,8 @@ std::int64_t ConvNeXtImpl::head_hidden_size() const {
 
 torch::Tensor ConvNeXtImpl::forward_features(const torch::Tensor& x) {
   torch::Tensor y = stem_->forward(x);
-  for (auto& stage : stages_) y = stage->forward(y);
+  std::int64_t index = 0;  // feature_info: one entry per stage
+  for (auto& stage : stages_) y = stage_output(index++, stage->forward(y));
   if (norm_pre_) y = norm_pre_->forward(y);
   return y;
 }
@@ -222,7 +223,7 @@ std::vector<torch::Tensor> ConvNeXtImpl::forward_intermediates(const torch::Tens
   std::vector<torch::Tensor> maps;  // maps[i] is stage i's output
   torch::Tensor y = stem_->forward(x);
   for (std::int64_t i = 0; i <= last; ++i) {
-    y = stages_[static_cast<std::size_t>(i)]->forward(y);
+    y = stage_output(i, stages_[static_cast<std::size_t>(i)]->forward(y));
     maps.push_back(y);
   }
   std::vector<torch::Tensor> out;

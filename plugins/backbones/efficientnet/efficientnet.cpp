@@ -198,11 +198,19 @@ void EfficientNetImpl::init_weights() {
 }
 
 torch::Tensor EfficientNetImpl::forward_features(const torch::Tensor& x) {
-  torch::Tensor y = bn1_->forward(conv_stem_(x));
-  for (auto& stage : blocks_) {
-    for (auto& block : stage) y = block->forward(y);
+  torch::Tensor y = report_stages_after(0, bn1_->forward(conv_stem_(x)));
+  for (std::size_t s = 0; s < blocks_.size(); ++s) {
+    for (auto& block : blocks_[s]) y = block->forward(y);
+    y = report_stages_after(static_cast<std::int64_t>(s) + 1, y);
   }
   if (options_.head_type == HeadType::efficientnet && conv_head_) y = bn2_->forward(conv_head_->forward(y));
+  return y;
+}
+
+torch::Tensor EfficientNetImpl::report_stages_after(std::int64_t stages_run, const torch::Tensor& y) const {
+  for (std::size_t index = 0; index < stage_ends_.size(); ++index) {
+    if (stage_ends_[index] == stages_run) stage_output(static_cast<std::int64_t>(index), y);
+  }
   return y;
 }
 
@@ -230,11 +238,11 @@ std::vector<torch::Tensor> EfficientNetImpl::forward_intermediates(const torch::
   const std::int64_t last = *std::max_element(stages_wanted.begin(), stages_wanted.end());
 
   std::vector<torch::Tensor> after;  // after[s]: the map once s stages have run (0: the stem)
-  torch::Tensor y = bn1_->forward(conv_stem_(x));
+  torch::Tensor y = report_stages_after(0, bn1_->forward(conv_stem_(x)));
   after.push_back(y);
   for (std::int64_t s = 0; s < last; ++s) {
     for (auto& block : blocks_[static_cast<std::size_t>(s)]) y = block->forward(y);
-    after.push_back(y);
+    after.push_back(report_stages_after(s + 1, y));
   }
   std::vector<torch::Tensor> out;
   out.reserve(stages_wanted.size());

@@ -99,6 +99,8 @@ class EfficientNetImpl : public Backbone {
   void build_blocks(std::int64_t stem_chs);
   void init_weights();
   std::int64_t round_chs(double channels) const;
+  /// Hands `y` to stage_output for each feature_info entry taken once `stages_run` stages have run.
+  torch::Tensor report_stages_after(std::int64_t stages_run, const torch::Tensor& y) const;
 
   EfficientNetOptions options_;
   std::string name_;

@@ -256,8 +256,9 @@ void RegNetImpl::init_weights() {
 }
 
 torch::Tensor RegNetImpl::forward_features(const torch::Tensor& x) {
-  torch::Tensor y = stem_.forward(x);
-  for (auto& stage : stages_) y = stage->forward(y);
+  torch::Tensor y = stage_output(0, stem_.forward(x));
+  std::int64_t index = 1;  // feature_info: the stem, then one entry per stage
+  for (auto& stage : stages_) y = stage_output(index++, stage->forward(y));
   return final_conv_.forward(y);
 }
 
@@ -271,10 +272,10 @@ std::vector<torch::Tensor> RegNetImpl::forward_intermediates(const torch::Tensor
   if (wanted.empty()) return {};
   const std::int64_t last = *std::max_element(wanted.begin(), wanted.end());
   std::vector<torch::Tensor> maps;  // maps[0] is the stem's output, maps[i] stage i's
-  torch::Tensor y = stem_.forward(x);
+  torch::Tensor y = stage_output(0, stem_.forward(x));
   maps.push_back(y);
   for (std::int64_t i = 0; i < last; ++i) {
-    y = stages_[static_cast<std::size_t>(i)]->forward(y);
+    y = stage_output(i + 1, stages_[static_cast<std::size_t>(i)]->forward(y));
     maps.push_back(y);
   }
   std::vector<torch::Tensor> out;

@@ -210,8 +210,9 @@ torch::Tensor ResNetImpl::forward_stem(const torch::Tensor& x) {
 }
 
 torch::Tensor ResNetImpl::forward_features(const torch::Tensor& x) {
-  torch::Tensor y = maxpool_.forward(forward_stem(x));
-  for (auto& stage : stages_) y = stage->forward(y);
+  torch::Tensor y = maxpool_.forward(stage_output(0, forward_stem(x)));
+  std::int64_t index = 1;  // feature_info: the stem, then one entry per stage
+  for (auto& stage : stages_) y = stage_output(index++, stage->forward(y));
   return y;
 }
 
@@ -228,12 +229,12 @@ std::vector<torch::Tensor> ResNetImpl::forward_intermediates(const torch::Tensor
   if (wanted.empty()) return {};
   const std::int64_t last = *std::max_element(wanted.begin(), wanted.end());
   std::vector<torch::Tensor> maps;  // maps[i] is stage i's output
-  torch::Tensor y = forward_stem(x);
+  torch::Tensor y = stage_output(0, forward_stem(x));
   maps.push_back(y);
   if (last > 0) {
     y = maxpool_.forward(y);
     for (std::int64_t stage = 0; stage < last; ++stage) {
-      y = stages_[static_cast<std::size_t>(stage)]->forward(y);
+      y = stage_output(stage + 1, stages_[static_cast<std::size_t>(stage)]->forward(y));
       maps.push_back(y);
     }
   }

@@ -182,7 +182,8 @@ void SwinTransformerImpl::check_input(const torch::Tensor& x) const {
 torch::Tensor SwinTransformerImpl::forward_features(const torch::Tensor& x) {
   check_input(x);
   torch::Tensor y = patch_embed_->forward(x);
-  for (auto& stage : stages_) y = stage->forward(y);
+  std::int64_t index = 0;  // feature_info: one entry per stage, NHWC here
+  for (auto& stage : stages_) y = stage_output(index++, stage->forward(y), StageLayout::nhwc);
   return norm_->forward(y);
 }
 
@@ -201,7 +202,7 @@ std::vector<torch::Tensor> SwinTransformerImpl::forward_intermediates(const torc
   std::vector<torch::Tensor> maps;  // maps[i]: stage i's output, NCHW
   torch::Tensor y = patch_embed_->forward(x);
   for (std::int64_t i = 0; i <= last; ++i) {
-    y = stages_[static_cast<std::size_t>(i)]->forward(y);
+    y = stage_output(i, stages_[static_cast<std::size_t>(i)]->forward(y), StageLayout::nhwc);
     maps.push_back(y.permute({0, 3, 1, 2}).contiguous());
   }
   std::vector<torch::Tensor> out;

@@ -233,7 +233,8 @@ torch::Tensor VisionTransformerImpl::embed_tokens(const torch::Tensor& x) {
 
 torch::Tensor VisionTransformerImpl::forward_features(const torch::Tensor& x) {
   torch::Tensor y = embed_tokens(x);
-  for (auto& block : block_list_) y = block->forward(y);
+  std::int64_t index = 0;  // feature_info: one entry per block, [N, L, D] tokens here
+  for (auto& block : block_list_) y = stage_output(index++, block->forward(y), StageLayout::tokens);
   if (norm_) y = norm_->forward(y);
   return y;
 }
@@ -286,7 +287,7 @@ std::vector<torch::Tensor> VisionTransformerImpl::forward_intermediates(const to
   std::vector<torch::Tensor> maps(static_cast<std::size_t>(last + 1));  // maps[i]: block i's patch tokens as NCHW
   torch::Tensor y = embed_tokens(x);
   for (std::int64_t i = 0; i <= last; ++i) {
-    y = block_list_[static_cast<std::size_t>(i)]->forward(y);
+    y = stage_output(i, block_list_[static_cast<std::size_t>(i)]->forward(y), StageLayout::tokens);
     maps[static_cast<std::size_t>(i)] = y.narrow(1, num_prefix_tokens_, y.size(1) - num_prefix_tokens_)
                                             .reshape({y.size(0), grid_h, grid_w, -1})
                                             .permute({0, 3, 1, 2})

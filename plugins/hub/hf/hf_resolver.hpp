@@ -27,6 +27,10 @@ class HfHubResolver final : public HubResolver {
     return downloader_.cache().remove(model.repo_id, model.revision, dry_run);
   }
 
+  /// A commit through the Hub's commit API: preupload, LFS batch + PUT for the weights, then the ndjson commit
+  /// (upload.cpp). Needs a token; HubErrors say what to do on 401, 403 and 404.
+  HubUploadResult upload(const HubUploadRequest& request) override;
+
   /// One file of a repo into the cache (nullopt when the repo has no such file at that revision).
   std::optional<std::filesystem::path> download_file(const HubModelRef& model, const std::string& filename);
 

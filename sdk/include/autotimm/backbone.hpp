@@ -16,6 +16,10 @@
 
 namespace autotimm {
 
+/// How a family holds a stage's output in its forward (Backbone::stage_output): feature maps NCHW (CNNs) or NHWC
+/// (Swin), or tokens [N, L, C] with the prefix tokens (class, registers) before the patch grid's, row by row (ViT).
+enum class StageLayout { nchw, nhwc, tokens };
+
 class AUTOTIMM_API Backbone : public torch::nn::Module {
  public:
   ~Backbone() override;
@@ -49,6 +53,13 @@ class AUTOTIMM_API Backbone : public torch::nn::Module {
  protected:
   Backbone() = default;
   explicit Backbone(const std::string& name) : torch::nn::Module(name) {}
+
+  /// Families pass each feature_info stage's output through this in forward_features and forward_intermediates
+  /// (`index`: its feature_info index), in the layout they compute it, which `layout` names. It returns `output`
+  /// unchanged and lets a StageCapture on this thread record it (autotimm/stage_capture.hpp: the target layer of
+  /// GradCAM); a pointer test when none is active.
+  torch::Tensor stage_output(std::int64_t index, const torch::Tensor& output,
+                             StageLayout layout = StageLayout::nchw) const;
 
  private:
   PretrainedCfg pretrained_cfg_;

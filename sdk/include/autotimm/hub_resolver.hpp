@@ -75,6 +75,33 @@ struct HubCacheRemoval {
   std::vector<std::filesystem::path> in_use = {};  ///< left alone: a download holds its lock
 };
 
+/// One file of a commit: `path_in_repo` ("config.json", "sub/x.bin") gets the bytes of `local_path`.
+struct HubUploadFile {
+  std::string path_in_repo = {};
+  std::filesystem::path local_path = {};
+};
+
+/// A commit of files to a Hub model repo, as huggingface_hub's create_commit makes it (docs/export.md).
+struct HubUploadRequest {
+  std::string repo_id = {};          ///< "org/name"
+  std::string revision = "main";     ///< the branch the commit goes on
+  std::string message = {};          ///< the commit summary; empty: "Upload folder with autotimm"
+  std::string description = {};
+  bool private_repo = false;         ///< with create_repo: make the new repo private
+  bool create_repo = false;          ///< create the repo first (an existing one is fine)
+  std::vector<HubUploadFile> files = {};
+};
+
+/// What the Hub made of an upload.
+struct HubUploadResult {
+  std::string commit_oid = {};                  ///< the new commit (40 hex)
+  std::string commit_url = {};
+  std::vector<std::string> regular_files = {};  ///< sent inline (base64) in the commit
+  std::vector<std::string> lfs_files = {};      ///< sent through LFS (sha256 + size in the commit)
+  std::vector<std::string> lfs_skipped = {};    ///< LFS objects the Hub already had: not sent again
+  bool created_repo = false;                    ///< create_repo made a new repo (false: it existed)
+};
+
 class AUTOTIMM_API HubResolver {
  public:
   virtual ~HubResolver();
@@ -89,6 +116,8 @@ class AUTOTIMM_API HubResolver {
   /// Removes a model from the cache: the whole repo, or with a revision that revision's snapshot, the refs that
   /// point at it, and the blobs only it used. NotFoundError when the cache does not hold it.
   virtual HubCacheRemoval remove_cached(const HubModelRef& model, bool dry_run);
+  /// Commits `request.files` to a repo on the hub; the default says this resolver cannot upload (HubError).
+  virtual HubUploadResult upload(const HubUploadRequest& request);
 };
 
 }  // namespace autotimm

@@ -28,7 +28,9 @@ class Registrar;
 /// Major 4: LoggerEntry gained sync (offline runs sent later). Minor 1: layers::BatchNorm2d, which distributed runs
 /// can synchronise, exported by libautotimm.
 /// Major 5: Backbone gained head_hidden_size (the pre-logits width where a backbone's own head layer changes it).
-inline constexpr std::uint32_t kPluginAbiMajor = 5;
+/// Major 6: HubResolver gained upload (its vtable changed), layers::BatchNorm2dImpl gained the state of a fold into its
+/// convolution (its layout changed), and Backbone gained stage_output (stage taps for StageCapture).
+inline constexpr std::uint32_t kPluginAbiMajor = 6;
 inline constexpr std::uint32_t kPluginAbiMinor = 0;
 
 /// Name of the exported entry point (and, in a static build, the prefix of its per-plugin twin).

@@ -93,8 +93,9 @@ class AUTOTIMM_API InstanceSegmentor : public ObjectDetector {
   void make_metrics();
   /// predict, with the masks pasted at the input's size or (for predict_step) left in box coordinates.
   std::vector<InstanceResult> instances(const torch::Tensor& images, bool paste);
-  /// Mask loss on positive proposals of each image (see the header comment).
-  LossOutput mask_loss_of(const std::vector<torch::Tensor>& pyramid, const std::vector<torch::Tensor>& outputs,
+  /// Mask loss on positive proposals of each image (see the header comment); `found` are the detector's decoded
+  /// detections of the batch, from which the proposals beside the objects' own boxes come.
+  LossOutput mask_loss_of(const std::vector<torch::Tensor>& pyramid, const std::vector<fcos::Detections>& found,
                           const Batch& batch);
   /// Each detection's mask probabilities for its own class, [K, M, M] per image.
   std::vector<torch::Tensor> mask_probabilities(const std::vector<torch::Tensor>& pyramid,

@@ -20,6 +20,7 @@
 #include "autotimm/testing/module_inspection.hpp"
 #include "autotimm/testing/plugin_registry.hpp"
 #include "autotimm/pretrained_cfg_json.hpp"
+#include "autotimm/stage_capture.hpp"
 #include "autotimm/state_dict.hpp"
 #include "variants.hpp"
 #include "vision_transformer.hpp"
@@ -337,6 +338,56 @@ TEST(VitForward, PlainAttentionMatchesLibTorchsPrivateFusedAttention) {
   EXPECT_LT((ours - fused).abs().max().item<double>(), 1e-5);
   const auto manual = torch::softmax(torch::matmul(q, k.transpose(-2, -1)) / 8.0, -1).matmul(v);
   EXPECT_LT((ours - manual).abs().max().item<double>(), 1e-5);
+}
+
+TEST(VitForward, AttentionCaptureRecordsEachBlocksAttentionWeightsInDepthOrder) {
+  torch::manual_seed(0);
+  const auto net = tiny({.img_size = {32, 32}, .depth = 3, .reg_tokens = 1});
+  net->eval();
+  torch::NoGradGuard no_grad;
+  const auto x = torch::randn({2, 3, 32, 32});
+  autotimm::StageCapture block0(*net, 0);
+  autotimm::layers::AttentionCapture capture;
+  const auto features = net->forward_features(x);
+  const auto& weights = capture.weights();
+  ASSERT_EQ(weights.size(), 3u);
+  for (const auto& w : weights) {
+    EXPECT_EQ(w.sizes(), torch::IntArrayRef({2, 2, 6, 6}));  // 2 heads; 1 class + 1 register + 4 patch tokens
+    EXPECT_TRUE(torch::allclose(w.sum(-1), torch::ones({2, 2, 6}), 1e-5, 1e-5));
+  }
+  // Block 1's weights recomputed by hand from its input (block 0's output, from the stage tap): norm1, qkv, then
+  // softmax(q kᵀ / √d) per head.
+  ASSERT_TRUE(block0.reached());
+  auto modules = net->named_modules();
+  const auto& norm1 = *modules["blocks.1.norm1"]->as<torch::nn::LayerNormImpl>();
+  const auto& attn = *modules["blocks.1.attn"]->as<autotimm::layers::AttentionImpl>();
+  const auto normed = torch::layer_norm(block0.output(), {32}, norm1.weight, norm1.bias, 1e-6);
+  const auto qkv = torch::linear(normed, attn.qkv->weight, attn.qkv->bias).reshape({2, 6, 3, 2, 16});
+  const auto q = qkv.select(2, 0).transpose(1, 2), k = qkv.select(2, 1).transpose(1, 2);
+  const auto expected = torch::softmax(torch::matmul(q, k.transpose(-2, -1)) / 4.0, -1);
+  EXPECT_TRUE(torch::allclose(weights[1], expected, 1e-5, 1e-5));
+  // Recording changes nothing in the output, and nothing is recorded once the capture is gone.
+  EXPECT_TRUE(torch::equal(features, net->forward_features(x)));
+  EXPECT_EQ(weights.size(), 6u);
+}
+
+TEST(VitForward, NoAttentionIsRecordedOutsideACapture) {
+  torch::manual_seed(0);
+  const auto net = tiny({.img_size = {32, 32}, .depth = 2});
+  net->eval();
+  torch::NoGradGuard no_grad;
+  const auto x = torch::randn({1, 3, 32, 32});
+  std::size_t recorded = 0;
+  {
+    autotimm::layers::AttentionCapture capture;
+    net->forward_features(x);
+    recorded = capture.weights().size();
+  }
+  autotimm::layers::AttentionCapture later;  // a new capture starts empty and sees only what runs after it
+  EXPECT_EQ(recorded, 2u);
+  EXPECT_TRUE(later.weights().empty());
+  net->forward_features(x);
+  EXPECT_EQ(later.weights().size(), 2u);
 }
 
 // ---- Position-embedding resampling ----------------------------------------------------------------------------------

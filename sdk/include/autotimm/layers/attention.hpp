@@ -10,6 +10,7 @@
 // only the private at::_scaled_dot_product_attention, which scales q and k by d^-1/4 each: equal to float rounding,
 // not bit for bit, and no faster on CPU (the same matmul-softmax-matmul), so it is not used.
 #include <cstdint>
+#include <vector>
 
 #include <ATen/core/Tensor.h>
 #include <torch/nn/module.h>
@@ -25,6 +26,29 @@ namespace autotimm::layers {
 /// when `training` and dropout_p > 0. The plain path timm takes without fused attention, in its order of operations.
 AUTOTIMM_API at::Tensor scaled_dot_product_attention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
                                                      double dropout_p = 0.0, bool training = false);
+
+/// While alive on this thread, every layers::Attention forward (every scaled_dot_product_attention call) records its attention weights, softmax(q·d^-1/2 @ kᵀ)
+/// as [N, heads, L, L] before dropout, in call order (a ViT's blocks in depth order): what Attention Rollout reads.
+/// The weights keep their autograd history. Captures nest; the innermost records.
+///
+///   autotimm::layers::AttentionCapture capture;
+///   vit->forward(images);
+///   const auto& maps = capture.weights();   // one per block
+class AUTOTIMM_API AttentionCapture {
+ public:
+  AttentionCapture();
+  ~AttentionCapture();
+  AttentionCapture(const AttentionCapture&) = delete;
+  AttentionCapture& operator=(const AttentionCapture&) = delete;
+
+  const std::vector<at::Tensor>& weights() const noexcept { return weights_; }
+  void clear() { weights_.clear(); }
+  void record(const at::Tensor& weights) { weights_.push_back(weights); }
+
+ private:
+  std::vector<at::Tensor> weights_;
+  AttentionCapture* outer_;
+};
 
 struct AttentionOptions {
   std::int64_t dim = 0;

@@ -5,8 +5,10 @@
 //   AUTOTIMM_BACKBONE_CONFORMANCE(ResNet, my_registry_fn, {"resnet18", "resnet50d", "seresnet18"});
 //
 // For each name: construction with a class count, forward = forward_head(forward_features), pre-logits width =
-// num_features, feature_info valid and matching forward_intermediates, headless forward after reset_classifier(0),
-// unique state-dict keys, and a safetensors save/load round trip giving the same outputs.
+// num_features, feature_info valid and matching forward_intermediates, every stage reported to a StageCapture during
+// forward_features and forward_intermediates (the map forward_intermediates returns, in the family's layout),
+// headless forward after reset_classifier(0), unique state-dict keys, and a safetensors save/load round trip giving
+// the same outputs.
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
@@ -15,6 +17,7 @@
 #include "autotimm/backbones.hpp"
 #include "autotimm/io/safetensors_torch.hpp"
 #include "autotimm/registry.hpp"
+#include "autotimm/stage_capture.hpp"
 #include "autotimm/state_dict.hpp"
 
 namespace autotimm::testing {
@@ -55,6 +58,21 @@ inline void check_backbone_conformance(Registry& registry, const std::string& na
     EXPECT_EQ(maps[i].size(1), info[i].num_chs);
     EXPECT_EQ(maps[i].size(2), options.image_size / info[i].reduction);
     EXPECT_EQ(maps[i].size(3), options.image_size / info[i].reduction);
+  }
+  for (std::size_t i = 0; i < maps.size(); ++i) {
+    SCOPED_TRACE("stage_output of " + info[i].module);
+    StageCapture capture(*net, static_cast<std::int64_t>(i));
+    net->forward_features(x);
+    ASSERT_TRUE(capture.reached()) << "forward_features did not pass stage " << i << " through stage_output";
+    const auto grid = options.image_size / info[i].reduction;
+    const auto reported = stage_output_as_nchw(capture.output(), capture.layout(), grid, grid);
+    ASSERT_EQ(reported.sizes(), maps[i].sizes()) << "the stage output in its reported layout";
+    EXPECT_TRUE(torch::allclose(reported, maps[i], 1e-5, 1e-5));
+    StageCapture dense(*net, static_cast<std::int64_t>(i));  // dense tasks run forward_intermediates instead
+    net->forward_intermediates(x, {static_cast<std::int64_t>(i)});
+    ASSERT_TRUE(dense.reached()) << "forward_intermediates did not pass stage " << i << " through stage_output";
+    const auto dense_reported = stage_output_as_nchw(dense.output(), dense.layout(), grid, grid);
+    EXPECT_TRUE(torch::allclose(dense_reported, maps[i], 1e-5, 1e-5));
   }
   const auto last = net->forward_intermediates(x, {-1});
   ASSERT_EQ(last.size(), 1u);
