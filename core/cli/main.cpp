@@ -1,4 +1,7 @@
 // The `autotimm` command-line tool.
+#include <unistd.h>
+
+#include <cstdlib>
 #include <iostream>
 #include <map>
 #include <string>
@@ -10,6 +13,7 @@
 #include "autotimm/error.hpp"
 #include "autotimm/names.hpp"
 #include "autotimm/plugin.hpp"
+#include "autotimm/runtime.hpp"
 #include "autotimm/version.hpp"
 #include "command_line.hpp"
 #include "commands.hpp"
@@ -29,10 +33,12 @@ int run_version(const std::vector<std::string>& args) {
   if (line.flag("--json")) {
     std::cout << "{\"autotimm\":\"" << kSdkVersion << "\",\"plugin_abi\":\"" << kPluginAbiMajor << "."
               << kPluginAbiMinor << "\",\"libtorch\":\"" << kTorchVersion << "\",\"cxx_abi\":\"" << AUTOTIMM_CXX_ABI
-              << "\"}\n";
+              << "\",\"blas_kernels\":\"" << blas_kernels() << "\"}\n";
   } else {
+    const std::string blas = blas_kernels();
     std::cout << "autotimm " << kSdkVersion << "\nplugin ABI " << kPluginAbiMajor << "." << kPluginAbiMinor
-              << "\nlibtorch " << kTorchVersion << "\ncompiler " << AUTOTIMM_CXX_ABI << "\n";
+              << "\nlibtorch " << kTorchVersion << "\ncompiler " << AUTOTIMM_CXX_ABI << "\nBLAS kernels "
+              << (blas.empty() ? "(not OpenBLAS)" : "OpenBLAS " + blas) << "\n";
   }
   return kExitOk;
 }
@@ -190,7 +196,7 @@ const std::map<std::string, Command>& commands() {
         "  --node-rank 0..M-1.",
         &run_launch}},
       {"version",
-       {"show the version, plugin ABI, libtorch and compiler",
+       {"show the version, plugin ABI, libtorch, compiler and BLAS kernels",
         "autotimm version [--json]",
         &run_version}},
   };
@@ -221,6 +227,13 @@ int exit_code_for(const autotimm::Error& error) {
 
 int main(int argc, char** argv) {
   using namespace autotimm::cli;
+  // OpenBLAS picks its kernels when it loads; on a CPU it does not know it runs generic ones whose float GEMM is
+  // inaccurate (autotimm/runtime.hpp). The tool then starts itself again with kernels this CPU runs; if that fails it
+  // goes on, and the runtime's warning says what to set.
+  if (const auto kernels = autotimm::blas_kernels_replacement(); !kernels.empty()) {
+    setenv("OPENBLAS_CORETYPE", kernels.c_str(), 1);
+    execv("/proc/self/exe", argv);
+  }
   // Library diagnostics go to stderr so that stdout stays clean for --json.
   spdlog::set_default_logger(spdlog::stderr_color_mt("autotimm"));
   spdlog::set_pattern("%^%l%$: %v");

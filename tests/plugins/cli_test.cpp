@@ -31,6 +31,29 @@ TEST(Cli, HelpAndVersion) {
   EXPECT_NE(run("inspect --help").out.find("usage: autotimm inspect FILE"), std::string::npos);
 }
 
+TEST(Cli, RunsOpenBlasKernelsThisCpuRunsUnlessTheUserChose) {
+  // The tests set OPENBLAS_CORETYPE; without it, an OpenBLAS that does not know this CPU would run its generic
+  // Prescott kernels (inaccurate float GEMM), and the tool starts itself again with the Haswell kernels when the CPU
+  // runs them.
+  const auto kernels_of = [](const Result& result) {
+    return std::string(boost::json::parse(result.out).as_object().at("blas_kernels").as_string());
+  };
+  const auto plain = run("version --json", "env -u OPENBLAS_CORETYPE");
+  ASSERT_EQ(plain.exit_code, 0) << plain.err;
+  const std::string kernels = kernels_of(plain);
+  if (kernels.empty()) GTEST_SKIP() << "the BLAS in this process is not OpenBLAS";
+#if defined(__x86_64__)
+  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
+    EXPECT_NE(kernels, "Prescott");
+  }
+#endif
+  EXPECT_EQ(plain.err.find("OpenBLAS did not recognise"), std::string::npos) << plain.err;
+  // A kernel set the user chose is kept, even the generic one.
+  const auto chosen = run("version --json", "env OPENBLAS_CORETYPE=Prescott");
+  ASSERT_EQ(chosen.exit_code, 0) << chosen.err;
+  EXPECT_EQ(kernels_of(chosen), "Prescott");
+}
+
 TEST(Cli, BadUsageExitsWithTwoAndSuggests) {
   auto unknown = run("plugns");
   EXPECT_EQ(unknown.exit_code, 2);

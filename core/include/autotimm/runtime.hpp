@@ -22,6 +22,14 @@ struct RuntimeSettings {
 /// The cores this process may run on (its CPU affinity), at least 1.
 AUTOTIMM_API int available_cores();
 
+/// OpenBLAS's kernel set in this process ("Haswell", "SkylakeX", "Prescott", ...); empty when another BLAS serves.
+AUTOTIMM_API std::string blas_kernels();
+
+/// The OPENBLAS_CORETYPE that would replace the generic kernels OpenBLAS fell back to on a CPU it does not know
+/// ("Haswell" on an x86 CPU with AVX2 and FMA); empty when nothing needs replacing: another BLAS, a known CPU,
+/// OPENBLAS_CORETYPE already set, or a CPU the replacement would not run on. Only a new process can use it.
+AUTOTIMM_API std::string blas_kernels_replacement();
+
 /// Applies the settings the first time it is called; later calls return what was applied.
 AUTOTIMM_API RuntimeSettings configure_runtime();
 

@@ -45,30 +45,37 @@ bool user_controls_malloc() {
   return false;
 }
 
-/// The kernel set OpenBLAS chose for this CPU, when OpenBLAS is the BLAS in the process ("" otherwise).
-std::string openblas_core() {
+/// OpenBLAS builds that predate a CPU do not recognise it and fall back to their generic Prescott (SSE3) kernels.
+/// Debian 12's 0.3.21 does so on recent Xeons, and there its single-precision GEMM gave convolution weight gradients
+/// off by about 1% (ResNet-50 against timm's golden values); with the Haswell kernels they match to the bit. The
+/// kernel set is chosen when the library loads, so only the environment of the next process can change it.
+void warn_about_generic_blas_kernels() {
+  if (const auto kernels = blas_kernels_replacement(); !kernels.empty()) {
+    spdlog::warn("OpenBLAS did not recognise this CPU and runs its generic Prescott kernels, whose float GEMM loses "
+                 "accuracy in training (gradients off by ~1%); set OPENBLAS_CORETYPE={} in the environment before "
+                 "starting the program",
+                 kernels);
+  }
+}
+
+}  // namespace
+
+std::string blas_kernels() {
   using CoreName = const char* (*)();
   const auto corename = reinterpret_cast<CoreName>(dlsym(RTLD_DEFAULT, "openblas_get_corename"));
   const char* name = corename != nullptr ? corename() : nullptr;
   return name != nullptr ? name : "";
 }
 
-/// OpenBLAS builds that predate a CPU do not recognise it and fall back to their generic Prescott (SSE3) kernels.
-/// Debian 12's 0.3.21 does so on recent Xeons, and there its single-precision GEMM gave convolution weight gradients
-/// off by about 1% (ResNet-50 against timm's golden values); with the Haswell kernels they match to the bit. The
-/// kernel set is chosen when the library loads, so only the environment of the next process can change it.
-void warn_about_generic_blas_kernels(const std::string& core) {
-  const bool generic = core == "Prescott" || core == "prescott";
-  if (!generic || std::getenv("OPENBLAS_CORETYPE") != nullptr) return;
+std::string blas_kernels_replacement() {
+  const std::string kernels = blas_kernels();
+  if (kernels != "Prescott" && kernels != "prescott") return "";
+  if (std::getenv("OPENBLAS_CORETYPE") != nullptr) return "";  // the user chose, even if it is Prescott
 #if defined(__x86_64__)
-  if (!__builtin_cpu_supports("avx2") || !__builtin_cpu_supports("fma")) return;
-  spdlog::warn("OpenBLAS did not recognise this CPU and runs its generic Prescott kernels, whose float GEMM loses "
-               "accuracy in training (gradients off by ~1%); set OPENBLAS_CORETYPE=Haswell in the environment before "
-               "starting the program");
+  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return "Haswell";
 #endif
+  return "";
 }
-
-}  // namespace
 
 RuntimeSettings configure_runtime() {
   static RuntimeSettings settings;
@@ -83,8 +90,8 @@ RuntimeSettings configure_runtime() {
       const bool no_trim = mallopt(M_TRIM_THRESHOLD, std::numeric_limits<int>::max()) == 1;
       settings.malloc_tuned = mmap_off && no_trim;
     }
-    settings.blas_core = openblas_core();
-    warn_about_generic_blas_kernels(settings.blas_core);
+    settings.blas_core = blas_kernels();
+    warn_about_generic_blas_kernels();
     spdlog::debug("runtime: {} threads, malloc tuned for reuse: {}, BLAS kernels '{}'", settings.threads,
                   settings.malloc_tuned, settings.blas_core);
   });
