@@ -68,20 +68,6 @@ struct ExplainRequest {
   fs::path out;
 };
 
-double number_option(const CommandLine& line, const char* name, double fallback, double low, double high) {
-  const auto text = line.option(name);
-  if (!text) return fallback;
-  try {
-    std::size_t used = 0;
-    const double value = std::stod(*text, &used);
-    if (used == text->size() && value >= low && value <= high) return value;
-  } catch (const std::exception&) {
-  }
-  std::ostringstream range;
-  range << "[" << low << ", " << high << "]";
-  throw UsageError(std::string(name) + " expects a number in " + range.str() + ", got '" + *text + "'");
-}
-
 std::vector<std::string> split_methods(const std::string& text) {
   std::vector<std::string> methods;
   std::stringstream stream(text);

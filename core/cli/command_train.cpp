@@ -205,22 +205,9 @@ void predict_classes(ImageClassifier& model, const CommandLine& line) {
   }
 }
 
-/// --min-score as a number in [0, 1].
-double min_score_option(const CommandLine& line) {
-  const auto text = line.option("--min-score");
-  if (!text) return 0.3;
-  try {
-    std::size_t used = 0;
-    const double value = std::stod(*text, &used);
-    if (used == text->size() && value >= 0.0 && value <= 1.0) return value;
-  } catch (const std::exception&) {
-  }
-  throw UsageError("--min-score expects a number in [0, 1], got '" + *text + "'");
-}
-
 void predict_objects(ObjectDetector& model, const CommandLine& line) {
   if (line.option("--top-k")) throw UsageError("--top-k is for classifiers; use --min-score with a detector");
-  const double min_score = min_score_option(line);
+  const double min_score = number_option(line, "--min-score", 0.3, 0.0, 1.0);
   const auto out_dir = line.option("--out");
   if (out_dir) fs::create_directories(*out_dir);
   auto dataset = images_to_predict(line);

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <sstream>
 
 #include "autotimm/data/decode.hpp"
 #include "autotimm/data/image_data_module.hpp"
@@ -51,6 +52,21 @@ std::int64_t count_option(const CommandLine& line, const char* name, std::int64_
   } catch (const std::exception&) {
   }
   throw UsageError(std::string(name) + " expects a positive integer, got '" + *text + "'");
+}
+
+/// The value of a number option in [low, high], or `fallback` when absent; UsageError otherwise.
+double number_option(const CommandLine& line, const char* name, double fallback, double low, double high) {
+  const auto text = line.option(name);
+  if (!text) return fallback;
+  try {
+    std::size_t used = 0;
+    const double value = std::stod(*text, &used);
+    if (used == text->size() && value >= low && value <= high) return value;
+  } catch (const std::exception&) {
+  }
+  std::ostringstream range;
+  range << "[" << low << ", " << high << "]";
+  throw UsageError(std::string(name) + " expects a number in " + range.str() + ", got '" + *text + "'");
 }
 
 std::function<std::string(std::int64_t)> namer(const std::vector<std::string>& names) {

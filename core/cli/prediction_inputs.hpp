@@ -21,6 +21,9 @@ std::shared_ptr<ImageDataset> images_to_predict(const CommandLine& line);
 /// The value of a positive integer option, or `fallback` when absent; UsageError otherwise.
 std::int64_t count_option(const CommandLine& line, const char* name, std::int64_t fallback);
 
+/// The value of a number option in [low, high], or `fallback` when absent; UsageError naming the range otherwise.
+double number_option(const CommandLine& line, const char* name, double fallback, double low, double high);
+
 /// Class index → its name (the index itself past the end of `names`, which must outlive the function).
 std::function<std::string(std::int64_t)> namer(const std::vector<std::string>& names);
 
