@@ -14,6 +14,7 @@
 #include "autotimm/backbones.hpp"
 #include "autotimm/runtime.hpp"
 #include "autotimm/trainer/precision.hpp"
+#include "flags.hpp"
 #include "median_time.hpp"
 
 namespace {
@@ -33,23 +34,17 @@ struct Args {
 
 Args parse(int argc, char** argv) {
   Args args;
-  for (int i = 1; i < argc; ++i) {
-    const std::string flag = argv[i];
-    auto value = [&]() -> std::string {
-      if (i + 1 >= argc) throw std::invalid_argument(flag + " needs a value");
-      return argv[++i];
-    };
-    if (flag == "--model") args.model = value();
-    else if (flag == "--batch") args.batch = std::stoll(value());
-    else if (flag == "--size") args.size = std::stoll(value());
-    else if (flag == "--channels-last") args.channels_last = true;
-    else if (flag == "--runs") args.runs = std::stoi(value());
-    else if (flag == "--warmup") args.warmup = std::stoi(value());
-    else if (flag == "--mode") args.mode = value();
-    else if (flag == "--threads") args.threads = std::stoi(value());
-    else if (flag == "--bf16-autocast") args.bf16_autocast = true;
-    else throw std::invalid_argument("unknown flag " + flag);
-  }
+  autotimm::bench::Flags()
+      .value("--model", args.model)
+      .value("--batch", args.batch)
+      .value("--size", args.size)
+      .on("--channels-last", args.channels_last)
+      .value("--runs", args.runs)
+      .value("--warmup", args.warmup)
+      .value("--mode", args.mode)
+      .value("--threads", args.threads)
+      .on("--bf16-autocast", args.bf16_autocast)
+      .parse(argc, argv);
   if (args.runs < 1 || args.batch < 1 || args.size < 1) throw std::invalid_argument("runs, batch and size must be > 0");
   return args;
 }

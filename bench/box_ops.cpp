@@ -10,23 +10,20 @@
 
 #include "autotimm/ops/boxes.hpp"
 #include "autotimm/runtime.hpp"
+#include "flags.hpp"
 #include "median_time.hpp"
 
 int main(int argc, char** argv) try {
   std::int64_t boxes = 5000, classes = 80;
   double threshold = 0.6;
   int runs = 9, warmup = 2;
-  for (int i = 1; i < argc; ++i) {
-    const std::string flag = argv[i];
-    if (i + 1 >= argc) throw std::invalid_argument(flag + " needs a value");
-    const std::string value = argv[++i];
-    if (flag == "--boxes") boxes = std::stoll(value);
-    else if (flag == "--classes") classes = std::stoll(value);
-    else if (flag == "--threshold") threshold = std::stod(value);
-    else if (flag == "--runs") runs = std::stoi(value);
-    else if (flag == "--warmup") warmup = std::stoi(value);
-    else throw std::invalid_argument("unknown flag " + flag);
-  }
+  autotimm::bench::Flags()
+      .value("--boxes", boxes)
+      .value("--classes", classes)
+      .value("--threshold", threshold)
+      .value("--runs", runs)
+      .value("--warmup", warmup)
+      .parse(argc, argv);
   autotimm::configure_runtime();
   torch::manual_seed(0);
   // Boxes clustered the way a detector's candidates are: many near-duplicates around fewer objects.

@@ -20,6 +20,7 @@
 #include "autotimm/distributed/launch.hpp"
 #include "autotimm/runtime.hpp"
 #include "gradient_reducer.hpp"
+#include "flags.hpp"
 #include "median_time.hpp"
 #include "process_group.hpp"
 
@@ -37,21 +38,15 @@ struct Args {
 
 Args parse(int argc, char** argv) {
   Args args;
-  for (int i = 1; i < argc; ++i) {
-    const std::string flag = argv[i];
-    auto value = [&]() -> std::string {
-      if (i + 1 >= argc) throw std::invalid_argument(flag + " needs a value");
-      return argv[++i];
-    };
-    if (flag == "--model") args.model = value();
-    else if (flag == "--batch") args.batch = std::stoll(value());
-    else if (flag == "--size") args.size = std::stoll(value());
-    else if (flag == "--ranks") args.ranks = std::stoi(value());
-    else if (flag == "--runs") args.runs = std::stoi(value());
-    else if (flag == "--warmup") args.warmup = std::stoi(value());
-    else if (flag == "--compression") args.compression = value();
-    else throw std::invalid_argument("unknown flag " + flag);
-  }
+  autotimm::bench::Flags()
+      .value("--model", args.model)
+      .value("--batch", args.batch)
+      .value("--size", args.size)
+      .value("--ranks", args.ranks)
+      .value("--runs", args.runs)
+      .value("--warmup", args.warmup)
+      .value("--compression", args.compression)
+      .parse(argc, argv);
   if (args.runs < 1 || args.batch < 1 || args.size < 1 || args.ranks < 1) {
     throw std::invalid_argument("runs, batch, size and ranks must be > 0");
   }

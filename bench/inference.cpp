@@ -18,6 +18,7 @@
 #include "autotimm/inference/inference_optimization.hpp"
 #include "autotimm/layers/batch_norm.hpp"
 #include "autotimm/runtime.hpp"
+#include "flags.hpp"
 #include "median_time.hpp"
 
 namespace {
@@ -33,20 +34,14 @@ struct Args {
 
 Args parse(int argc, char** argv) {
   Args args;
-  for (int i = 1; i < argc; ++i) {
-    const std::string flag = argv[i];
-    auto value = [&]() -> std::string {
-      if (i + 1 >= argc) throw std::invalid_argument(flag + " needs a value");
-      return argv[++i];
-    };
-    if (flag == "--backbone") args.backbone = value();
-    else if (flag == "--size") args.size = std::stoll(value());
-    else if (flag == "--batch") args.batch = std::stoll(value());
-    else if (flag == "--runs") args.runs = std::stoi(value());
-    else if (flag == "--warmup") args.warmup = std::stoi(value());
-    else if (flag == "--threads") args.threads = std::stoi(value());
-    else throw std::invalid_argument("unknown flag " + flag);
-  }
+  autotimm::bench::Flags()
+      .value("--backbone", args.backbone)
+      .value("--size", args.size)
+      .value("--batch", args.batch)
+      .value("--runs", args.runs)
+      .value("--warmup", args.warmup)
+      .value("--threads", args.threads)
+      .parse(argc, argv);
   if (args.runs < 1 || args.batch < 1 || args.size < 1 || args.warmup < 0) {
     throw std::invalid_argument("runs, batch and size must be > 0, warmup >= 0");
   }

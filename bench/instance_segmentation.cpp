@@ -16,6 +16,7 @@
 #include "autotimm/ops/roi_align.hpp"
 #include "autotimm/runtime.hpp"
 #include "autotimm/tasks/instance_segmentor.hpp"
+#include "flags.hpp"
 #include "median_time.hpp"
 
 namespace {
@@ -46,23 +47,19 @@ int main(int argc, char** argv) try {
   std::int64_t size = 512, batch = 2, classes = 80, objects = 20, fpn_channels = 256, head_convs = 4;
   std::int64_t mask_channels = 256, mask_convs = 4;
   int runs = 5, warmup = 1;
-  for (int i = 1; i < argc; ++i) {
-    const std::string flag = argv[i];
-    if (i + 1 >= argc) throw std::invalid_argument(flag + " needs a value");
-    const std::string value = argv[++i];
-    if (flag == "--backbone") backbone = value;
-    else if (flag == "--size") size = std::stoll(value);
-    else if (flag == "--batch") batch = std::stoll(value);
-    else if (flag == "--classes") classes = std::stoll(value);
-    else if (flag == "--objects") objects = std::stoll(value);
-    else if (flag == "--fpn-channels") fpn_channels = std::stoll(value);
-    else if (flag == "--head-convs") head_convs = std::stoll(value);
-    else if (flag == "--mask-channels") mask_channels = std::stoll(value);
-    else if (flag == "--mask-convs") mask_convs = std::stoll(value);
-    else if (flag == "--runs") runs = std::stoi(value);
-    else if (flag == "--warmup") warmup = std::stoi(value);
-    else throw std::invalid_argument("unknown flag " + flag);
-  }
+  autotimm::bench::Flags()
+      .value("--backbone", backbone)
+      .value("--size", size)
+      .value("--batch", batch)
+      .value("--classes", classes)
+      .value("--objects", objects)
+      .value("--fpn-channels", fpn_channels)
+      .value("--head-convs", head_convs)
+      .value("--mask-channels", mask_channels)
+      .value("--mask-convs", mask_convs)
+      .value("--runs", runs)
+      .value("--warmup", warmup)
+      .parse(argc, argv);
   autotimm::configure_runtime();
   torch::manual_seed(0);
   const auto time = [&](auto&& step) { return autotimm::bench::median_seconds(warmup, runs, step) * 1e3; };

@@ -11,25 +11,22 @@
 
 #include "autotimm/runtime.hpp"
 #include "autotimm/tasks/semantic_segmentor.hpp"
+#include "flags.hpp"
 #include "median_time.hpp"
 
 int main(int argc, char** argv) try {
   std::string backbone = "resnet50", head = "deeplabv3plus";
   std::int64_t size = 512, batch = 2, classes = 21;
   int runs = 5, warmup = 1;
-  for (int i = 1; i < argc; ++i) {
-    const std::string flag = argv[i];
-    if (i + 1 >= argc) throw std::invalid_argument(flag + " needs a value");
-    const std::string value = argv[++i];
-    if (flag == "--backbone") backbone = value;
-    else if (flag == "--head") head = value;
-    else if (flag == "--size") size = std::stoll(value);
-    else if (flag == "--batch") batch = std::stoll(value);
-    else if (flag == "--classes") classes = std::stoll(value);
-    else if (flag == "--runs") runs = std::stoi(value);
-    else if (flag == "--warmup") warmup = std::stoi(value);
-    else throw std::invalid_argument("unknown flag " + flag);
-  }
+  autotimm::bench::Flags()
+      .value("--backbone", backbone)
+      .value("--head", head)
+      .value("--size", size)
+      .value("--batch", batch)
+      .value("--classes", classes)
+      .value("--runs", runs)
+      .value("--warmup", warmup)
+      .parse(argc, argv);
   autotimm::configure_runtime();
   torch::manual_seed(0);
   autotimm::SemanticSegmentor model(

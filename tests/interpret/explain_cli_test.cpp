@@ -5,6 +5,7 @@
 #include <boost/json.hpp>
 #include <fstream>
 #include <sstream>
+#include <utility>
 
 #include "square_images.hpp"
 #include "support/run_command.hpp"
@@ -134,20 +135,29 @@ TEST(ExplainCli, RefusesWhatItCannotDo) {
 }
 
 
-TEST(ExplainCli, ExplainsEachClassASegmentorPredicts) {
-  TempDir dir;
+/// A model of `task` ("segmentation", "detection") fitted for two epochs on generated 48-pixel shapes with the example
+/// config, through the CLI: its best checkpoint and one validation image (empty checkpoint after a failure, reported).
+std::pair<std::string, fs::path> train_on_shapes(const TempDir& dir, const std::string& task, int seed,
+                                                 const std::string& overrides) {
   const auto data = dir / "shapes";
-  const auto made = run_command(kCli + " make-dataset shapes --task segmentation --out " + data.string() +
-                                " --size 48 --train 16 --val 2 --seed 3");
-  ASSERT_EQ(made.exit_code, 0) << made.err;
-  const std::string config = std::string(AUTOTIMM_SOURCE_DIR) + "/examples/configs/shapes_segmentation.json";
+  const auto made = run_command(kCli + " make-dataset shapes --task " + task + " --out " + data.string() +
+                                " --size 48 --train 16 --val 2 --seed " + std::to_string(seed));
+  EXPECT_EQ(made.exit_code, 0) << made.err;
+  const std::string config = std::string(AUTOTIMM_SOURCE_DIR) + "/examples/configs/shapes_" + task + ".json";
   const auto fit = run_command(kCli + " fit --config " + config + " --set data.data_dir=" + data.string() +
                                " --set data.image_size=64 --set trainer.default_root_dir=" + (dir / "runs").string() +
-                               " --set trainer.enable_progress_bar=false --set trainer.max_epochs=2 --json");
-  ASSERT_EQ(fit.exit_code, 0) << fit.err;
-  const std::string best(boost::json::parse(fit.out).as_object().at("best_model_path").as_string());
+                               overrides + " --set trainer.enable_progress_bar=false --set trainer.max_epochs=2 --json");
+  EXPECT_EQ(fit.exit_code, 0) << fit.err;
+  if (made.exit_code != 0 || fit.exit_code != 0) return {};
   fs::path image;
   for (const auto& entry : fs::directory_iterator(data / "images" / "val")) image = entry.path();
+  return {std::string(boost::json::parse(fit.out).as_object().at("best_model_path").as_string()), image};
+}
+
+TEST(ExplainCli, ExplainsEachClassASegmentorPredicts) {
+  TempDir dir;
+  const auto [best, image] = train_on_shapes(dir, "segmentation", 3, "");
+  ASSERT_FALSE(best.empty());
   const fs::path out = dir / "explained";
   const auto result = run_command(kCli + " explain --checkpoint " + best + " --image " + image.string() +
                                   " --steps 4 --out " + out.string() + " --json");
@@ -196,19 +206,8 @@ TEST(ExplainCli, RollsOutAViTsAttentionAndTakesItsTokensAsGradCamLayer) {
 
 TEST(ExplainCli, ExplainsEachBoxADetectorFinds) {
   TempDir dir;
-  const auto data = dir / "shapes";
-  const auto made = run_command(kCli + " make-dataset shapes --task detection --out " + data.string() +
-                                " --size 48 --train 16 --val 2 --seed 4");
-  ASSERT_EQ(made.exit_code, 0) << made.err;
-  const std::string config = std::string(AUTOTIMM_SOURCE_DIR) + "/examples/configs/shapes_detection.json";
-  const auto fit = run_command(kCli + " fit --config " + config + " --set data.data_dir=" + data.string() +
-                               " --set data.image_size=64 --set trainer.default_root_dir=" + (dir / "runs").string() +
-                               " --set model.max_detections_per_image=2 --set trainer.enable_progress_bar=false"
-                               " --set trainer.max_epochs=2 --json");
-  ASSERT_EQ(fit.exit_code, 0) << fit.err;
-  const std::string best(boost::json::parse(fit.out).as_object().at("best_model_path").as_string());
-  fs::path image;
-  for (const auto& entry : fs::directory_iterator(data / "images" / "val")) image = entry.path();
+  const auto [best, image] = train_on_shapes(dir, "detection", 4, " --set model.max_detections_per_image=2");
+  ASSERT_FALSE(best.empty());
   const fs::path out = dir / "explained";
   const auto result = run_command(kCli + " explain --checkpoint " + best + " --image " + image.string() +
                                   " --min-score 0 --steps 2 --out " + out.string() + " --json");
