@@ -158,17 +158,18 @@ void optimise_for_inference(Task& task) {
   const auto config = task.data_config().value_or(DataConfig{});
   try {
     const auto report = fold_batch_norm(task, {.probe_shape = {1, 3, config.input_size[1], config.input_size[2]}});
-    spdlog::debug("predict: {} of {} BatchNorm layers folded into their convolutions", report.folded,
-                  report.batch_norms);
+    spdlog::info("predict: {} of {} BatchNorm layers folded into their convolutions, weights channels-last",
+                 report.folded, report.batch_norms);
   } catch (const Error& e) {
     spdlog::warn("predict: running without folding batch norm: {}", e.what());
   }
   to_channels_last(task);
 }
 
-/// A batch in the memory layout optimise_for_inference gave the weights: oneDNN then convolves without reordering.
-torch::Tensor inference_input(const torch::Tensor& images) {
-  return images.contiguous(at::MemoryFormat::ChannelsLast);
+/// A batch in the memory layout optimise_for_inference gave the weights (oneDNN then convolves without reordering),
+/// or as it is with --no-optimize.
+torch::Tensor inference_input(const torch::Tensor& images, const CommandLine& line) {
+  return line.flag("--no-optimize") ? images : images.contiguous(at::MemoryFormat::ChannelsLast);
 }
 
 void predict_classes(ImageClassifier& model, const CommandLine& line) {
@@ -182,7 +183,7 @@ void predict_classes(ImageClassifier& model, const CommandLine& line) {
   const auto tta = tta_option(line);
   auto pass = loader.epoch(0);
   while (auto batch = pass.next()) {
-    const auto probabilities = classify_with_tta(model, inference_input(batch->images), tta);
+    const auto probabilities = classify_with_tta(model, inference_input(batch->images, line), tta);
     const auto [scores, indices] = probabilities.topk(top_k, 1);
     for (std::int64_t row = 0; row < batch->size(); ++row) {
       const auto& path = dataset->items[batch->indices[static_cast<std::size_t>(row)]].path;
@@ -227,7 +228,7 @@ void predict_objects(ObjectDetector& model, const CommandLine& line) {
     if (segmentor != nullptr) {
       found = segmentor->predict_original(*batch);
     } else {
-      const auto detected = detect_with_tta(model, inference_input(batch->images), tta);
+      const auto detected = detect_with_tta(model, inference_input(batch->images, line), tta);
       for (std::int64_t row = 0; row < batch->size(); ++row) {
         const auto mapped = to_original_image(detected[static_cast<std::size_t>(row)], *batch, row);
         found.push_back({.boxes = mapped.boxes, .scores = mapped.scores, .labels = mapped.labels});
@@ -311,9 +312,9 @@ void predict_regions(SemanticSegmentor& model, const CommandLine& line) {
     if (tta == TtaMode::none) {
       model.eval();
       torch::NoGradGuard no_grad;
-      scores = model.forward(inference_input(batch->images));
+      scores = model.forward(inference_input(batch->images, line));
     } else {
-      scores = segment_with_tta(model, inference_input(batch->images), tta);
+      scores = segment_with_tta(model, inference_input(batch->images, line), tta);
     }
     const auto maps = to_original_label_maps(scores, *batch);
     for (std::int64_t row = 0; row < batch->size(); ++row) {
@@ -355,13 +356,17 @@ void predict_regions(SemanticSegmentor& model, const CommandLine& line) {
 }  // namespace
 
 int run_predict(const std::vector<std::string>& args) {
-  CommandLine line(args, {"--json"},
+  CommandLine line(args, {"--json", "--no-optimize"},
                    {"--ckpt-path", "--checkpoint", "--top-k", "--batch-size", "--min-score", "--out", "--tta"});
   const auto ckpt = checkpoint_option(line);
   if (line.positional().empty()) throw UsageError("expected images or folders of images to predict");
   tta_option(line);  // a wrong mode is reported before the model loads
   const auto task = load_task_from_checkpoint(ckpt);
-  optimise_for_inference(*task);
+  if (line.flag("--no-optimize")) {
+    task->eval();  // the model as trained: batch norm as its own step, contiguous memory
+  } else {
+    optimise_for_inference(*task);
+  }
   if (auto detector = std::dynamic_pointer_cast<ObjectDetector>(task)) {
     predict_objects(*detector, line);
   } else if (auto segmentor = std::dynamic_pointer_cast<SemanticSegmentor>(task)) {

@@ -130,9 +130,10 @@ const std::map<std::string, Command>& commands() {
       {"predict",
        {"classify images, find objects or label their pixels with a trained checkpoint",
         "autotimm predict --ckpt-path|--checkpoint CKPT [--batch-size N] [--json] [--top-k K | --min-score S]\n"
-        "                 [--out DIR] [--tta flip] IMAGE_OR_FOLDER...\n"
+        "                 [--out DIR] [--tta flip] [--no-optimize] IMAGE_OR_FOLDER...\n"
         "  Uses the checkpoint's preprocessing and class names (--json: one JSON object per line), with batch norm\n"
-        "  folded into the convolutions (same outputs, faster).\n"
+        "  folded into the convolutions and channels-last memory (same outputs, faster at batch 32; --no-optimize runs\n"
+        "  the model as trained).\n"
         "  --tta flip also runs each image mirrored and merges: mean probabilities (classifier, segmentor), boxes\n"
         "  mapped back and merged by per-class NMS (detector; not for instance segmentors).\n"
         "  A classifier prints the top K classes per image (--top-k, default 3).\n"

@@ -120,6 +120,26 @@ TEST(PredictCli, CheckpointIsAnAliasOfCkptPath) {
   EXPECT_NE(neither.err.find("--checkpoint"), std::string::npos) << neither.err;
 }
 
+TEST(PredictCli, NoOptimizeRunsTheModelAsTrainedWithTheSameOutputs) {
+  auto& run = trained();
+  ASSERT_FALSE(run.best.empty()) << run.fit_err;
+  const auto folder = (run.data / "test").string();
+  const std::string predict = kCli + " predict --checkpoint " + run.best + " --top-k 3 --json ";
+  const auto optimised = run_command(predict + folder);
+  const auto plain = run_command(predict + "--no-optimize " + folder);
+  ASSERT_EQ(optimised.exit_code, 0) << optimised.err;
+  ASSERT_EQ(plain.exit_code, 0) << plain.err;
+  EXPECT_NE(optimised.err.find("folded into their convolutions"), std::string::npos) << optimised.err;
+  EXPECT_EQ(plain.err.find("folded"), std::string::npos) << plain.err;
+  const auto a = parse_predictions(optimised.out), b = parse_predictions(plain.out);
+  ASSERT_EQ(a.size(), 9u);
+  ASSERT_EQ(b.size(), a.size());
+  for (const auto& [image, top] : a) {
+    ASSERT_EQ(b.at(image).size(), top.size()) << image;
+    for (const auto& [label, probability] : top) EXPECT_NEAR(b.at(image).at(label), probability, 1e-4) << image;
+  }
+}
+
 TEST(PredictCli, UnknownTtaModeListsTheSupportedOnes) {
   auto& run = trained();
   ASSERT_FALSE(run.best.empty()) << run.fit_err;
