@@ -231,7 +231,7 @@ torch::Tensor gradient_heatmap(const std::string& method, Backbone& backbone, co
   if (request.smoothgrad > 0) {
     const auto maps = smooth_grad(
         [&](const at::Tensor& noisy) { return grad_cam(backbone, score, noisy, cam).heatmap; }, input, smooth);
-    return upsample_and_scale(maps, maps.size(1), maps.size(2))[0];
+    return normalize_heatmap(maps)[0];
   }
   return grad_cam(backbone, score, input, cam).heatmap[0];
 }

@@ -19,6 +19,7 @@
 #include "autotimm/backbones.hpp"
 #include "autotimm/data/transform.hpp"
 #include "autotimm/error.hpp"
+#include "autotimm/eval_mode_guard.hpp"
 #include "autotimm/io/atomic_file.hpp"
 #include "autotimm/io/safetensors_torch.hpp"
 #include "autotimm/state_dict.hpp"
@@ -252,10 +253,7 @@ double logit_difference(const ImageClassifier& model, const fs::path& folder, co
   auto rebuilt = create_backbone(folder.string(), {}, options.registry);
   const auto& backbone = model.backbone();
   const auto& head = model.head();
-  const bool backbone_training = backbone->is_training();
-  const bool head_training = head->is_training();
-  backbone->eval();
-  head->eval();
+  const EvalModeGuard backbone_eval(*backbone), head_eval(*head);
   rebuilt->eval();
   const std::array<std::int64_t, 3> size = input_size_of(model);
   auto generator = at::detail::createCPUGenerator(20240101);
@@ -264,25 +262,15 @@ double logit_difference(const ImageClassifier& model, const fs::path& folder, co
   const torch::Tensor input =
       at::randn({2, size[0], size[1], size[2]}, generator, torch::TensorOptions().dtype(torch::kFloat32))
           .to(options_of_input.device());
-  double difference = 0.0;
-  try {
-    torch::NoGradGuard no_grad;
-    const torch::Tensor expected = head->forward({backbone->forward(input)}).at(0);
-    rebuilt->to(options_of_input.device());
-    const torch::Tensor got = rebuilt->forward(input);
-    if (got.sizes() != expected.sizes()) {
-      throw FormatError("the exported folder gives logits " + c10::str(got.sizes()) + ", the model " +
-                        c10::str(expected.sizes()));
-    }
-    difference = (got.to(torch::kFloat64) - expected.to(torch::kFloat64)).abs().max().item<double>();
-  } catch (...) {
-    backbone->train(backbone_training);
-    head->train(head_training);
-    throw;
+  torch::NoGradGuard no_grad;
+  const torch::Tensor expected = head->forward({backbone->forward(input)}).at(0);
+  rebuilt->to(options_of_input.device());
+  const torch::Tensor got = rebuilt->forward(input);
+  if (got.sizes() != expected.sizes()) {
+    throw FormatError("the exported folder gives logits " + c10::str(got.sizes()) + ", the model " +
+                      c10::str(expected.sizes()));
   }
-  backbone->train(backbone_training);
-  head->train(head_training);
-  return difference;
+  return (got.to(torch::kFloat64) - expected.to(torch::kFloat64)).abs().max().item<double>();
 }
 
 fs::path temporary_beside(const fs::path& out) {

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "autotimm/error.hpp"
+#include "autotimm/eval_mode_guard.hpp"
 #include "autotimm/ops/boxes.hpp"
 #include "autotimm/tasks/image_classifier.hpp"
 #include "autotimm/tasks/instance_segmentor.hpp"
@@ -14,20 +15,11 @@
 namespace autotimm {
 namespace {
 
-/// Eval mode, no gradients, the previous mode back on the way out (also on an exception).
-class EvalScope {
- public:
-  explicit EvalScope(torch::nn::Module& model) : model_(model), was_training_(model.is_training()) { model_.eval(); }
-  ~EvalScope() {
-    if (was_training_) model_.train();
-  }
-  EvalScope(const EvalScope&) = delete;
-  EvalScope& operator=(const EvalScope&) = delete;
-
- private:
-  torch::nn::Module& model_;
-  bool was_training_;
-  torch::NoGradGuard no_grad_;
+/// Eval mode and no gradients while the views run; the model's previous mode back afterwards.
+struct EvalScope {
+  explicit EvalScope(torch::nn::Module& model) : eval(model) {}
+  EvalModeGuard eval;
+  torch::NoGradGuard no_grad;
 };
 
 }  // namespace

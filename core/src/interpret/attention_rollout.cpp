@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "autotimm/error.hpp"
+#include "autotimm/eval_mode_guard.hpp"
 #include "autotimm/interpret/heatmap_image.hpp"
 #include "autotimm/layers/attention.hpp"
 
@@ -22,22 +23,6 @@ std::string shape_of(const at::Tensor& tensor) {
   for (std::int64_t d = 0; d < tensor.dim(); ++d) text += (d ? ", " : "") + std::to_string(tensor.size(d));
   return text + "]";
 }
-
-/// Puts a module in eval mode for the lifetime of the guard: dropout and stochastic depth would make the weights
-/// random.
-class EvalModeGuard {
- public:
-  explicit EvalModeGuard(torch::nn::Module& module) : module_(module), was_training_(module.is_training()) {
-    module_.eval();
-  }
-  ~EvalModeGuard() { module_.train(was_training_); }
-  EvalModeGuard(const EvalModeGuard&) = delete;
-  EvalModeGuard& operator=(const EvalModeGuard&) = delete;
-
- private:
-  torch::nn::Module& module_;
-  bool was_training_;
-};
 
 /// [N, heads, L, L] → [N, L, L].
 at::Tensor fuse_heads(const at::Tensor& weights, const std::string& head_fusion) {

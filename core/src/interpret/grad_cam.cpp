@@ -8,6 +8,7 @@
 #include <string>
 
 #include "autotimm/error.hpp"
+#include "autotimm/interpret/heatmap_image.hpp"
 #include "autotimm/stage_capture.hpp"
 
 namespace autotimm::interpret {
@@ -93,19 +94,7 @@ at::Tensor cam_from_gradients(const at::Tensor& activations, const at::Tensor& g
 
 at::Tensor upsample_and_scale(const at::Tensor& maps, std::int64_t height, std::int64_t width) {
   TORCH_CHECK(maps.dim() == 3, "upsample_and_scale: expected maps [N, h, w]");
-  auto up = maps.to(torch::kFloat32);
-  if (up.size(1) != height || up.size(2) != width) {
-    up = torch::nn::functional::interpolate(
-             up.unsqueeze(1), torch::nn::functional::InterpolateFuncOptions()
-                                  .size(std::vector<std::int64_t>{height, width})
-                                  .mode(torch::kBilinear)
-                                  .align_corners(false))
-             .squeeze(1);
-  }
-  const auto flat = up.flatten(1);
-  const auto low = std::get<0>(flat.min(1)).view({-1, 1, 1});
-  const auto range = std::get<0>(flat.max(1)).view({-1, 1, 1}) - low;
-  return torch::where(range > 0, (up - low) / torch::where(range > 0, range, 1.0), torch::zeros_like(up));
+  return normalize_heatmap(resize_heatmap(maps.to(torch::kFloat32), height, width));
 }
 
 CamResult grad_cam(const Backbone& backbone, const ScoreFunction& score, const at::Tensor& images,

@@ -7,14 +7,13 @@
 #include <string>
 
 #include "autotimm/error.hpp"
-#include "autotimm/interpret/grad_cam.hpp"
+#include "autotimm/interpret/heatmap_image.hpp"
 
 namespace autotimm::interpret {
 
 at::Tensor attribution_heatmap(const at::Tensor& attributions) {
   TORCH_CHECK(attributions.dim() == 4, "attribution_heatmap: expected attributions [N, C, H, W]");
-  const auto maps = attributions.abs().sum(1);
-  return upsample_and_scale(maps, maps.size(1), maps.size(2));
+  return normalize_heatmap(attributions.abs().sum(1).to(torch::kFloat32));
 }
 
 IntegratedGradientsResult integrated_gradients(const ScoreFunction& score, const at::Tensor& images,
